@@ -1,0 +1,25 @@
+using Npgsql;
+using RoomReconciler.Hosting;
+
+namespace RoomReconciler.Database;
+
+/// <summary>PostgreSQL reachable, and its migrations current.</summary>
+public sealed class DatabaseCheck(NpgsqlDataSource dataSource) : IStartupCheck
+{
+    public string Name => "PostgreSQL and migrations";
+
+    public async Task<string?> CheckAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var command = dataSource.CreateCommand("SELECT 1");
+            await command.ExecuteScalarAsync(cancellationToken);
+            var status = new Migrator(dataSource.ConnectionString).GetStatus();
+            return status.IsCurrent ? null : status.Describe();
+        }
+        catch (Exception e) when (e is NpgsqlException or MigrationException or TimeoutException)
+        {
+            return $"cannot use the database: {e.Message}";
+        }
+    }
+}

@@ -1,0 +1,42 @@
+using Npgsql;
+using RoomReconciler.Clock;
+using RoomReconciler.Database;
+using RoomReconciler.LiveKit;
+using RoomReconciler.Reconciliation;
+using Serilog;
+
+namespace RoomReconciler.Hosting;
+
+/// <summary>Builds the one host: configuration, logging, the database, and each feature's services and routes.</summary>
+public static class DaemonHost
+{
+    public static WebApplicationBuilder CreateBuilder(string[] args) =>
+        WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            // appsettings.json ships beside the binary, so the daemon finds it whatever the working directory.
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = CreateBuilder(args);
+        var configuration = builder.Configuration;
+
+        builder.Host.UseSystemd();
+        builder.Services.AddSerilog((services, logger) => Logging.Configure(logger, configuration, services));
+
+        builder.Services.AddKeyedOptions<PostgresOptions>(configuration);
+        builder.Services.AddKeyedOptions<LiveKitOptions>(configuration);
+        builder.Services.AddKeyedOptions<ReconcilerOptions>(configuration);
+        builder.Services.AddKeyedOptions<ClockApiOptions>(configuration);
+
+        var connectionString = configuration.BindKeyedOptions<PostgresOptions>().Postgres!;
+        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
+        builder.Services.AddSingleton<IStartupCheck, DatabaseCheck>();
+
+        configure?.Invoke(builder);
+        var app = builder.Build();
+        return app;
+    }
+}

@@ -1,0 +1,36 @@
+using RoomReconciler.Hosting;
+
+namespace RoomReconciler.Reconciliation;
+
+public sealed class ReconcilerOptions : IKeyedOptions
+{
+    public static string Section => "Reconciler";
+
+    /// <summary>How often every room is reconciled.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a session may lack participants before its clock pauses.</summary>
+    public TimeSpan GracePeriod { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Counted participants needed for the clock to run.</summary>
+    public int MinParticipants { get; set; } = 2;
+
+    /// <summary>Room name = prefix + session id (lower-case canonical UUID).</summary>
+    public string RoomNamePrefix { get; set; } = "";
+
+    /// <summary>Start a session's clock when its participants are first all present.</summary>
+    public bool AutoStart { get; set; } = true;
+
+    public IEnumerable<string> Validate()
+    {
+        foreach (var p in KeyedOptionsExtensions.Positive(PollInterval, "Reconciler:PollInterval")) yield return p;
+        if (GracePeriod < TimeSpan.Zero)
+            yield return $"Reconciler:GracePeriod must not be negative (got {GracePeriod})";
+        if (MinParticipants < 1)
+            yield return $"Reconciler:MinParticipants must be at least 1 (got {MinParticipants})";
+        if (RoomNamePrefix.Length > 200)
+            yield return "Reconciler:RoomNamePrefix is longer than 200 characters";
+    }
+
+    public string RoomName(Guid sessionId) => RoomNamePrefix + sessionId.ToString("D");
+}
