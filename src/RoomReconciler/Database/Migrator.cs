@@ -32,10 +32,12 @@ public sealed class Migrator(string connectionString, string? migrationsFolder =
         using var connection = new NpgsqlConnection(connectionString);
         var evolve = Create(connection, null);
         var rows = Run(() => evolve.Info().ToList());
-        var pending = rows.Where(r => r.InstalledOn is null && r.Category == "Migration").Select(r => r.Version ?? "").ToList();
-        var applied = rows.Where(r => r.InstalledOn is not null && r.Category == "Migration").Select(r => r.Version ?? "").ToList();
+        var pending = rows.Where(r => r.Category == "Pending").Select(r => r.Version ?? "").ToList();
+        var applied = rows.Where(r => r.Category == "Migration").Select(r => r.Version ?? "").ToList();
         string? problem = null;
-        try { Run(evolve.Validate); }
+        // Evolve's validation counts pending scripts as errors too; those are reported as "behind" instead.
+        if (pending.Count == 0)
+            try { Run(evolve.Validate); }
         catch (MigrationException e) { problem = e.Message; }
         return new MigrationStatus(applied, pending, problem);
     }
@@ -69,7 +71,7 @@ public sealed class Migrator(string connectionString, string? migrationsFolder =
         var messages = new List<string>();
         for (var x = e; x is not null; x = x.InnerException)
             if (!messages.Contains(x.Message)) messages.Add(x.Message);
-        return string.Join(": ", messages);
+        return System.Text.RegularExpressions.Regex.Replace(string.Join(": ", messages), @"\s*\n\s*-?\s*", " ");
     }
 }
 

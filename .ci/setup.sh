@@ -1,0 +1,42 @@
+# Shared by run.sh and test.sh: install what is missing, never prompt. Source it; do not run it.
+
+log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null; then sudo -n "$@"
+  else log "need root for: $*"; return 1; fi
+}
+
+apt_updated=
+apt_install() {
+  [ -n "$apt_updated" ] || { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 && apt_updated=1; }
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+require_dotnet() {
+  if ! command -v dotnet >/dev/null || ! dotnet --list-sdks | grep -q '^10\.'; then
+    log "the .NET 10 SDK is required (https://learn.microsoft.com/dotnet/core/install/linux-debian)"; exit 1
+  fi
+}
+
+# Debian's PostgreSQL server, 15 or newer; prints its bin folder.
+postgres_bin() {
+  local bin
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
+    log "installing PostgreSQL (Debian package postgresql)"
+    apt_install postgresql >/dev/null
+    bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  fi
+  echo "$bin"
+}
+
+require_node() {
+  command -v node >/dev/null || { log "installing Node.js"; apt_install nodejs npm >/dev/null; }
+}
+
+# Runs a PostgreSQL tool as the postgres user when we are root (initdb and postgres refuse root).
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}

@@ -1,0 +1,110 @@
+using Npgsql;
+using RoomReconciler.Database;
+using RoomReconciler.Tests.Support;
+
+namespace RoomReconciler.Tests.Database;
+
+public sealed class MigrationTests
+{
+    [Test]
+    public async Task ApplicationOwnedSessionsTable_KeepsItsColumnsAndRows()
+    {
+        var connectionString = await TestDatabase.CreateEmptyAsync();
+        await TestDatabase.ExecuteAsync(connectionString, """
+            CREATE TABLE sessions (id uuid PRIMARY KEY, customer text NOT NULL, price_cents int, started_at timestamptz);
+            INSERT INTO sessions VALUES ('00000000-0000-0000-0000-000000000001', 'alice', 4200, '2026-01-01T10:00:00Z'),
+                                        ('00000000-0000-0000-0000-000000000002', 'bob', NULL, NULL);
+            """);
+
+        new Migrator(connectionString, TestDatabase.MigrationsFolder).Migrate();
+
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT id, customer, price_cents, started_at, is_paused, total_paused_ms, last_state_change_at FROM sessions ORDER BY id", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<object?[]>();
+        while (await reader.ReadAsync())
+        {
+            var row = new object?[reader.FieldCount];
+            reader.GetValues(row!);
+            rows.Add(row.Select(v => v is DBNull ? null : v).ToArray());
+        }
+        Assert.That(rows, Has.Count.EqualTo(2));
+        Assert.That(rows[0], Is.EqualTo(new object?[] { Guid.Parse("00000000-0000-0000-0000-000000000001"), "alice", 4200,
+            new DateTime(2026, 1, 1, 10, 0, 0, DateTimeKind.Utc), false, 0L, null }));
+        Assert.That(rows[1][1], Is.EqualTo("bob"));
+
+        await using var clock = new ClockDatabase(connectionString);
+        var started = await clock.GetAsync(Guid.Parse("00000000-0000-0000-0000-000000000001"));
+        Assert.That(started.Time("started_at"), Is.EqualTo(new DateTime(2026, 1, 1, 10, 0, 0, DateTimeKind.Utc)),
+            "the clock functions work on the application's own rows");
+    }
+
+    [Test]
+    public async Task MigratingTwice_IsANoOp()
+    {
+        var connectionString = await TestDatabase.CreateEmptyAsync();
+        var migrator = new Migrator(connectionString, TestDatabase.MigrationsFolder);
+        var first = migrator.Migrate();
+        var second = migrator.Migrate();
+        Assert.That(first, Has.Count.EqualTo(Directory.GetFiles(TestDatabase.MigrationsFolder, "*.sql").Length));
+        Assert.That(second, Is.Empty);
+        Assert.That(migrator.GetStatus().IsCurrent, Is.True);
+    }
+
+    [Test]
+    public async Task ATamperedMigration_IsRefused()
+    {
+        var folder = CopyOfMigrations();
+        var connectionString = await TestDatabase.CreateEmptyAsync();
+        new Migrator(connectionString, folder).Migrate();
+        var first = Directory.GetFiles(folder, "*.sql").Order().First();
+        await File.AppendAllTextAsync(first, "\n-- an innocent-looking edit\n");
+
+        var migrator = new Migrator(connectionString, folder);
+        var refusal = Assert.Throws<MigrationException>(() => migrator.Migrate());
+        Assert.That(refusal!.Message, Does.Contain("checksum").IgnoreCase);
+        Assert.That(migrator.GetStatus().IsCurrent, Is.False);
+        Assert.That(migrator.GetStatus().Describe(), Does.StartWith("database migrations are invalid"));
+    }
+
+    [Test]
+    public async Task ADatabaseBehindTheScripts_IsReportedAsPending()
+    {
+        var folder = CopyOfMigrations();
+        var connectionString = await TestDatabase.CreateEmptyAsync();
+        new Migrator(connectionString, folder).Migrate();
+        await File.WriteAllTextAsync(Path.Combine(folder, "V999__later.sql"), "CREATE TABLE later (id int);");
+
+        var status = new Migrator(connectionString, folder).GetStatus();
+        Assert.That(status.Pending, Is.EqualTo(new[] { "999" }));
+        Assert.That(status.Describe(), Does.StartWith("database migrations are behind: 1 pending"));
+    }
+
+    [Test]
+    public async Task TwoMigratorsAtOnce_ApplyEachScriptOnce()
+    {
+        var connectionString = await TestDatabase.CreateEmptyAsync();
+        var runs = Enumerable.Range(0, 3)
+            .Select(_ => Task.Run(() => new Migrator(connectionString, TestDatabase.MigrationsFolder).Migrate()))
+            .ToList();
+        var applied = await Task.WhenAll(runs);
+
+        var scripts = Directory.GetFiles(TestDatabase.MigrationsFolder, "*.sql").Length;
+        Assert.That(applied.Sum(a => a.Count), Is.EqualTo(scripts), "every script applied by exactly one migrator");
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            $"SELECT count(*) FROM {Migrator.ChangelogTable} WHERE name LIKE 'V%'", connection);
+        Assert.That(await command.ExecuteScalarAsync(), Is.EqualTo(scripts));
+    }
+
+    private static string CopyOfMigrations()
+    {
+        var folder = Directory.CreateTempSubdirectory("roomreconciler-migrations-").FullName;
+        foreach (var file in Directory.GetFiles(TestDatabase.MigrationsFolder, "*.sql"))
+            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+        return folder;
+    }
+}
