@@ -44,7 +44,7 @@ test('later resyncs choose from a sliding window of the last `samples` samples',
   await env.advance(1_000); // window: [10 ms exact, 300 ms] → the 10 ms sample still wins
   await env.advance(500);
   assert.equal(clock.elapsedMs(), env.trueElapsed());
-  env.delays = [lopsided];
+  env.defaultDelay = lopsided; // from now on every round trip is lopsided
   await env.advance(500); // window: [300 ms, 300 ms] → the newer one; 140 ms drift is eased in
   await env.advance(2_000); // the ease has finished (further polls carry the same error: no drift)
   assert.equal(clock.elapsedMs(), env.trueElapsed() + 140);
