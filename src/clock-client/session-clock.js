@@ -546,7 +546,9 @@ export function createSessionClock(options) {
     const wasUp = streamUp;
     streamUp = false;
     // Fall back to polling; if the stream had been carrying changes, poll at once for any we missed.
-    scheduleSync(wasUp ? 0 : pollMs);
+    // Otherwise keep the poll already scheduled: failed reconnects must not keep pushing it back.
+    if (wasUp) scheduleSync(0);
+    else if (syncTimer === null && !syncing) scheduleSync(pollMs);
     const backoffMs = Math.min(STREAM_RETRY_MAX_MS, STREAM_RETRY_MIN_MS * 2 ** streamAttempts);
     streamAttempts++;
     // Jitter spreads the reconnects of many clients after a daemon restart.
