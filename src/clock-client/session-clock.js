@@ -328,6 +328,7 @@ export function createSessionClock(options) {
   function applySnapshot(snapshot, snapshotTimes, newSamples = []) {
     const t = now();
     const shownBefore = times ? shownAt(t) : null;
+    const offsetWasGuess = offsetSamples.length > 0 && bestSample(offsetSamples).rttMs === Infinity;
 
     for (const sample of newSamples) offsetSamples.push(sample);
     while (offsetSamples.length > sampleCount) offsetSamples.shift();
@@ -349,7 +350,8 @@ export function createSessionClock(options) {
 
     const drift = derivedAt(t) - shownBefore;
     const magnitude = Math.abs(drift);
-    if (shownBefore === null || stateChanged || isFrozen(times) || magnitude > SNAP_DRIFT_MS) {
+    // A guessed offset (see above) is not worth keeping the display continuous for: replace it outright.
+    if (shownBefore === null || stateChanged || isFrozen(times) || offsetWasGuess || magnitude > SNAP_DRIFT_MS) {
       correction = { startMs: 0, atMs: t, durationMs: Infinity };
     } else if (magnitude < IGNORE_DRIFT_MS) {
       correction = { startMs: -drift, atMs: t, durationMs: Infinity };
@@ -364,17 +366,19 @@ export function createSessionClock(options) {
 
   // --- listeners and frames ---
 
+  function notify(listener, state) {
+    try {
+      listener(state);
+    } catch (err) {
+      // A broken listener must not stop the frame loop or the other listeners.
+      if (onError) safely(() => onError(new ClockError('a clock listener threw', { kind: 'listener', cause: err })));
+    }
+  }
+
   function emit() {
     if (destroyed || listeners.size === 0) return;
     const state = stateAt(now());
-    for (const listener of [...listeners]) {
-      try {
-        listener(state);
-      } catch (err) {
-        // A broken listener must not stop the frame loop or the other listeners.
-        if (onError) safely(() => onError(new ClockError('a clock listener threw', { kind: 'listener', cause: err })));
-      }
-    }
+    for (const listener of [...listeners]) notify(listener, state);
   }
 
   function onFrame() {
@@ -568,7 +572,7 @@ export function createSessionClock(options) {
     subscribe(listener) {
       if (typeof listener !== 'function') throw new TypeError('subscribe needs a function');
       listeners.add(listener);
-      if (!destroyed) safely(() => listener(stateAt(now())));
+      if (!destroyed) notify(listener, stateAt(now()));
       scheduleFrame();
       return () => {
         listeners.delete(listener);

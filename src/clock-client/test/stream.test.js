@@ -174,3 +174,26 @@ test('stream: false only polls', async () => {
   assert.equal(env.clockRequests().length, 6);
   clock.destroy();
 });
+
+test('an offset guessed from the stream alone is replaced outright by the first round trip', async () => {
+  const env = createFakeEnv();
+  env.start(env.serverNow() - 30_000);
+  env.clockFailure = 'network'; // round trips fail; the stream works
+  let push;
+  const fetch = async (url, init) => {
+    if (!url.endsWith('/stream')) return env.fetch(url, init);
+    const body = new ReadableStream({ start(c) { push = (text) => c.enqueue(new TextEncoder().encode(text)); } });
+    return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+  };
+  const clock = createSessionClock(env.options({ fetch, pollMs: 1_000, onError: () => {} }));
+  await env.advance(1);
+  const written = env.snapshot();
+  env.mono += 80; // delivered 80 ms after the server wrote it
+  push(`event: clock\ndata: ${JSON.stringify(written)}\n\n`);
+  assert.notEqual(await clock.ready, null, 'the stream alone makes the clock ready');
+  assert.equal(clock.elapsedMs(), env.trueElapsed() - 80, 'the guess lags by the delivery delay');
+  env.clockFailure = null;
+  await env.advance(1_000);
+  assert.equal(clock.elapsedMs(), env.trueElapsed(), 'snapped to the measured offset, not held');
+  clock.destroy();
+});
