@@ -21,8 +21,17 @@ public sealed class ReconcilerOptions : IKeyedOptions
     /// <summary>Start a session's clock when its participants are first all present.</summary>
     public bool AutoStart { get; set; } = true;
 
+    /// <summary>LiveKit participant kinds that keep a clock running (STANDARD by default; agents and egress never should).</summary>
+    public string[] CountedKinds { get; set; } = ["STANDARD"];
+
+    public IReadOnlySet<ParticipantCategory> CountedCategories() =>
+        CountedKinds.Select(k => Enum.Parse<ParticipantCategory>(k, ignoreCase: true)).ToHashSet();
+
     public IEnumerable<string> Validate()
     {
+        foreach (var kind in CountedKinds.Where(k => !Enum.TryParse<ParticipantCategory>(k, ignoreCase: true, out _) || k.Equals("Other", StringComparison.OrdinalIgnoreCase)))
+            yield return $"Reconciler:CountedKinds has an unknown participant kind '{kind}' (STANDARD, INGRESS, EGRESS, SIP, AGENT, CONNECTOR, BRIDGE)";
+        if (CountedKinds.Length == 0) yield return "Reconciler:CountedKinds must name at least one participant kind";
         foreach (var p in KeyedOptionsExtensions.Positive(PollInterval, "Reconciler:PollInterval")) yield return p;
         if (GracePeriod < TimeSpan.Zero)
             yield return $"Reconciler:GracePeriod must not be negative (got {GracePeriod})";
