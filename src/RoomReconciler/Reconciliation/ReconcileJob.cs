@@ -1,0 +1,35 @@
+using System.Diagnostics;
+using Quartz;
+
+namespace RoomReconciler.Reconciliation;
+
+/// <summary>
+/// The poll tick. Quartz's clustered job store runs it on one replica at a time, and DisallowConcurrentExecution
+/// keeps a slow tick from overlapping the next.
+/// </summary>
+[DisallowConcurrentExecution]
+public sealed class ReconcileJob(Reconciler reconciler, ILogger<ReconcileJob> log) : IJob
+{
+    public static readonly JobKey Key = new("reconcile", "roomreconciler");
+
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var tick = await reconciler.ReconcileAllAsync(cancellationToken);
+            log.LogDebug("Tick: {Sessions} sessions, {Lookups} ListParticipants, {Transitions} transitions, LiveKit {LiveKit} in {Ms:F1} ms",
+                tick.Sessions, tick.ParticipantLookups, tick.Transitions, tick.LiveKitFailed ? "unreadable" : "ok",
+                Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            log.LogInformation("Tick cancelled by shutdown");
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+        {
+            // The database is away; the next tick tries again. Nothing was half-applied: apply is one statement.
+            log.LogWarning("Tick failed, database unavailable: {Reason}", e.Message);
+        }
+    }
+}

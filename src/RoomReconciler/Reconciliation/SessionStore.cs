@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Npgsql;
+
+namespace RoomReconciler.Reconciliation;
+
+/// <summary>A session as read for reconciling, with the row versions its decision must be applied against.</summary>
+public sealed record SessionReading(StoredSession Session, string Version, string? PresenceVersion, string? RoomSid, int? RoomNumParticipants);
+
+/// <summary>The database's clock: its now when read, moved on by this process's monotonic clock since.</summary>
+public sealed record DatabaseClock(DateTimeOffset ReadAt, long ReadTimestamp)
+{
+    public DateTimeOffset Now => ReadAt + Stopwatch.GetElapsedTime(ReadTimestamp);
+}
+
+/// <summary>One decision ready to apply, and what LiveKit's listing said of the room when it changed.</summary>
+public sealed record PendingDecision(SessionReading Reading, Decision Decision, string? RoomSid, int? RoomNumParticipants, JsonObject? Details = null)
+{
+    public bool RoomChanged => RoomSid != Reading.RoomSid || RoomNumParticipants != Reading.RoomNumParticipants;
+    public bool HasWork => Decision.Actions.Count > 0 || Decision.Presence is not null || RoomChanged;
+}
+
+public sealed record AppliedTransition(Guid SessionId, string Outcome, string? EventType, DateTimeOffset? EffectiveAt, DateTimeOffset? CreatedAt);
+
+/// <summary>Reads sessions to reconcile and applies decisions, each in one round trip and in database time.</summary>
+public sealed class SessionStore(NpgsqlDataSource dataSource)
+{
+    private const string Select = """
+        SELECT s.id, s.started_at, s.is_paused, s.last_state_change_at, s.xmin::text,
+               p.participants, p.below_since, p.observed_at, p.xmin::text, p.room_sid, p.room_num_participants,
+               (SELECT date_trunc('milliseconds', clock_timestamp()))
+        FROM sessions s LEFT JOIN session_presence p ON p.session_id = s.id
+        WHERE s.ended_at IS NULL
+        """;
+
+    /// <summary>Every session that is not ended.</summary>
+    public Task<(IReadOnlyList<SessionReading> Sessions, DatabaseClock Clock)> LoadAsync(CancellationToken ct) =>
+        LoadAsync(Select, null, ct);
+
+    /// <summary>One session, if it is not ended.</summary>
+    public Task<(IReadOnlyList<SessionReading> Sessions, DatabaseClock Clock)> LoadAsync(Guid sessionId, CancellationToken ct) =>
+        LoadAsync(Select + " AND s.id = $1", sessionId, ct);
+
+    private async Task<(IReadOnlyList<SessionReading>, DatabaseClock)> LoadAsync(string sql, Guid? id, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        if (id is { } sessionId) command.Parameters.AddWithValue(sessionId);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var sessions = new List<SessionReading>();
+        DatabaseClock? clock = null;
+        while (await reader.ReadAsync(ct))
+        {
+            clock ??= new DatabaseClock(Time(reader, 11)!.Value, Stopwatch.GetTimestamp());
+            var stored = new StoredSession(
+                reader.GetGuid(0), Time(reader, 1), reader.GetBoolean(2), Time(reader, 3),
+                reader.IsDBNull(5) ? [] : reader.GetFieldValue<string[]>(5), Time(reader, 6), Time(reader, 7));
+            sessions.Add(new SessionReading(stored, reader.GetString(4),
+                reader.IsDBNull(8) ? null : reader.GetString(8),
+                reader.IsDBNull(9) ? null : reader.GetString(9),
+                reader.IsDBNull(10) ? null : reader.GetInt32(10)));
+        }
+        return (sessions, clock ?? await NowAsync(ct));
+    }
+
+    private async Task<DatabaseClock> NowAsync(CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("SELECT date_trunc('milliseconds', clock_timestamp())");
+        var now = (DateTime)(await command.ExecuteScalarAsync(ct))!;
+        return new DatabaseClock(new DateTimeOffset(now, TimeSpan.Zero), Stopwatch.GetTimestamp());
+    }
+
+    private static DateTimeOffset? Time(NpgsqlDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : new DateTimeOffset(reader.GetDateTime(ordinal), TimeSpan.Zero);
+
+    /// <summary>Applies the decisions that have work, all in one statement; returns what each action did.</summary>
+    public async Task<IReadOnlyList<AppliedTransition>> ApplyAsync(IEnumerable<PendingDecision> decisions, string source, CancellationToken ct)
+    {
+        var batch = new JsonArray();
+        foreach (var d in decisions.Where(d => d.HasWork)) batch.Add(ToJson(d));
+        if (batch.Count == 0) return [];
+
+        await using var command = dataSource.CreateCommand(
+            "SELECT session_id, outcome, event_type, effective_at, created_at FROM session_reconcile_apply($1::jsonb, $2)");
+        command.Parameters.AddWithValue(batch.ToJsonString());
+        command.Parameters.AddWithValue(source);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var applied = new List<AppliedTransition>();
+        while (await reader.ReadAsync(ct))
+            applied.Add(new AppliedTransition(reader.GetGuid(0), reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2), Time(reader, 3), Time(reader, 4)));
+        return applied;
+    }
+
+    private static JsonObject ToJson(PendingDecision pending)
+    {
+        var (reading, decision) = (pending.Reading, pending.Decision);
+        var json = new JsonObject
+        {
+            ["session_id"] = reading.Session.Id,
+            ["version"] = reading.Version,
+            ["presence_version"] = reading.PresenceVersion,
+            ["actions"] = new JsonArray(decision.Actions.Select(a => (JsonNode)new JsonObject
+            {
+                ["event"] = a.Transition.ToString().ToLowerInvariant(),
+                ["at"] = a.EffectiveAt.UtcDateTime,
+                ["reason"] = a.Reason,
+                ["details"] = pending.Details?.DeepClone(),
+            }).ToArray()),
+        };
+        if (decision.Presence is { } presence)
+            json["presence"] = new JsonObject
+            {
+                ["participants"] = new JsonArray(presence.Participants.Select(p => (JsonNode)p).ToArray()),
+                ["below_since"] = presence.BelowSince?.UtcDateTime,
+            };
+        if (pending.RoomChanged)
+            json["room"] = new JsonObject { ["sid"] = pending.RoomSid, ["num_participants"] = pending.RoomNumParticipants };
+        return json;
+    }
+}
