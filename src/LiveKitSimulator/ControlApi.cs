@@ -27,7 +27,7 @@ internal static class ControlApi
             return Proto(w => LiveKitMessages.Room(w, room));
         }));
         api.MapDelete("/rooms/{name}", Handle((input, context) =>
-            rooms.Delete((string)context.Request.RouteValues["name"]!) ? Results.Json(new { }) : NotFound("no such room")));
+            rooms.Delete((string)context.Request.RouteValues["name"]!) ? Json(new { }) : NotFound("no such room")));
 
         api.MapPost("/join", Handle(input =>
         {
@@ -55,17 +55,17 @@ internal static class ControlApi
         api.MapPost("/staleness", Handle(input =>
         {
             sim.SetNumParticipantsStaleness(input.Seconds("seconds") ?? throw new BadInputException("'seconds' is required"));
-            return Results.Json(new { seconds = rooms.NumParticipantsRefresh.TotalSeconds });
+            return Json(new { seconds = rooms.NumParticipantsRefresh.TotalSeconds });
         }));
 
-        api.MapGet("/calls", Handle(_ => Results.Json(sim.Calls.Snapshot())));
+        api.MapGet("/calls", Handle(_ => Json(sim.Calls.Snapshot())));
         api.MapDelete("/calls", Handle(_ =>
         {
             sim.Calls.Reset();
-            return Results.Json(new { });
+            return Json(new { });
         }));
 
-        api.MapGet("/faults", Handle(_ => Results.Json(FaultList(sim.Faults))));
+        api.MapGet("/faults", Handle(_ => Json(FaultList(sim.Faults))));
         api.MapPost("/faults", Handle(input =>
         {
             var delay = input.Number("delay_ms");
@@ -74,16 +74,16 @@ internal static class ControlApi
             if (count is > int.MaxValue) throw new BadInputException("'count' is too large");
             sim.Faults.Inject(input.Enum<FaultKind>("kind") ?? throw new BadInputException("'kind' is required"),
                 input.String("method"), (int?)count, delay is { } ms ? TimeSpan.FromMilliseconds(ms) : null);
-            return Results.Json(FaultList(sim.Faults));
+            return Json(FaultList(sim.Faults));
         }));
         api.MapDelete("/faults", Handle((_, context) =>
         {
             if (context.Request.Query["method"].ToString() is { Length: > 0 } method) sim.Faults.Clear(method);
             else sim.Faults.Clear();
-            return Results.Json(FaultList(sim.Faults));
+            return Json(FaultList(sim.Faults));
         }));
 
-        api.MapGet("/webhooks", Handle(_ => Results.Json(WebhookState(sim.Webhooks))));
+        api.MapGet("/webhooks", Handle(_ => Json(WebhookState(sim.Webhooks))));
         api.MapPost("/webhooks", Handle(input =>
         {
             if (input.Bool("enabled") is { } enabled) sim.Webhooks.Enabled = enabled;
@@ -93,16 +93,16 @@ internal static class ControlApi
                     throw new BadInputException("'url' must be an absolute http or https URL, or \"\" for none");
                 sim.Webhooks.Url = url.Length == 0 ? null : url;
             }
-            return Results.Json(WebhookState(sim.Webhooks));
+            return Json(WebhookState(sim.Webhooks));
         }));
-        api.MapPost("/webhooks/resend", Handle(input => Results.Json(Delivery(sim.Webhooks.Resend(input.RequiredString("id"))))));
+        api.MapPost("/webhooks/resend", Handle(input => Json(Delivery(sim.Webhooks.Resend(input.RequiredString("id"))))));
         api.MapPost("/webhooks/raw", HandleAsync(async (input, context) =>
         {
             var body = input.RequiredString("body");
             var signing = input.Enum<WebhookSigning>("signing") ?? WebhookSigning.Valid;
             if (sim.Webhooks.Url is null) throw new BadInputException("no webhook URL is configured");
             var status = await sim.Webhooks.SendRawAsync(body, signing, context.RequestAborted);
-            return Results.Json(new { status });
+            return Json(new { status });
         }));
     }
 
@@ -123,16 +123,20 @@ internal static class ControlApi
         }
         catch (BadInputException e)
         {
-            result = Results.BadRequest(new { error = e.Message });
+            result = Error(400, e.Message);
         }
         catch (KeyNotFoundException e)
         {
-            result = NotFound(e.Message);
+            result = Error(404, e.Message);
         }
         await result.ExecuteAsync(context);
     };
 
-    private static IResult NotFound(string message) => Results.NotFound(new { error = message });
+    private static IResult NotFound(string message) => Error(404, message);
+
+    private static IResult Error(int status, string message) => Results.Json(new { error = message }, ProtoJsonWriter.Plain, statusCode: status);
+
+    private static IResult Json(object value) => Results.Json(value, ProtoJsonWriter.Plain);
 
     private static IResult Proto(Action<ProtoJsonWriter> fields) =>
         Results.Bytes(ProtoJsonWriter.Serialize(ProtoJsonStyle.Twirp, fields), "application/json");

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace LiveKitSimulator;
@@ -100,11 +101,14 @@ public sealed class ProtoJsonWriter(Utf8JsonWriter json, ProtoJsonStyle style)
         json.WriteEndObject();
     }
 
+    /// <summary>Escapes only what JSON requires, so messages read as written ("a \"b\"", not \u0022).</summary>
+    public static readonly JsonSerializerOptions Plain = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>Runs <paramref name="fields"/> on a fresh writer and returns the UTF-8 bytes of the object.</summary>
     public static byte[] Serialize(ProtoJsonStyle style, Action<ProtoJsonWriter> fields)
     {
         using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = Plain.Encoder }))
         {
             new ProtoJsonWriter(json, style).Object(fields);
         }

@@ -225,7 +225,7 @@ internal sealed class TwirpRoomService(
         context.Response.ContentType = "application/json";
         var body = new Dictionary<string, object> { ["code"] = code, ["msg"] = message };
         if (meta is { Count: > 0 }) body["meta"] = meta;
-        await context.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(body), context.RequestAborted);
+        await context.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(body, ProtoJsonWriter.Plain), context.RequestAborted);
     }
 
     /// <summary>The auth middleware's rejection: Go's http.Error, plain text with a trailing newline.</summary>
