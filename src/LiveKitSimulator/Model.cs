@@ -62,6 +62,7 @@ public sealed record JoinOptions
     /// <summary>True (the default) goes straight to ACTIVE and sends participant_joined; false stays JOINING until Activate.</summary>
     public bool Active { get; init; } = true;
 
+    /// <summary>The token's name claim; empty when absent, as on the server.</summary>
     public string? Name { get; init; }
     public string Metadata { get; init; } = "";
     public bool IsPublisher { get; init; }

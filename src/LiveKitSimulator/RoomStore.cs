@@ -76,7 +76,7 @@ public sealed class RoomStore : IDisposable
                 throw new BadInputException($"room '{room}' is full (max_participants {state.MaxParticipants})");
 
             var participant = new Participant(
-                NewSid("PA_"), identity, join.Name ?? identity, join.Kind, ParticipantState.Joining, join.Hidden,
+                NewSid("PA_"), identity, join.Name ?? "", join.Kind, ParticipantState.Joining, join.Hidden,
                 time.GetUtcNow(), join.Metadata, join.IsPublisher)
             {
                 Attributes = join.Attributes ?? new Dictionary<string, string>(),

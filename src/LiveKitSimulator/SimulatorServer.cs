@@ -54,6 +54,9 @@ public sealed class SimulatorServer : IAsyncDisposable
     {
         options ??= new SimulatorOptions();
         var builder = WebApplication.CreateSlimBuilder();
+        // A test's output folder also holds the daemon's appsettings.json (Urls and more): read no configuration at all.
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection();
         builder.WebHost.UseUrls(options.Url);
         builder.Logging.ClearProviders();
         var server = new SimulatorServer(builder.Build(), options, time ?? TimeProvider.System);
