@@ -11,7 +11,7 @@ public static class Program
         // The LiveKit dev server's address, unless --urls says otherwise.
         if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls("http://127.0.0.1:7880");
         await using var server = SimulatorServer.Create(builder);
-        await server.StartAsync();
+        await server.ListenAsync();
         Console.Out.WriteLine($"LiveKit simulator on {server.Url} (api key {server.ApiKey}; webhooks to {server.Webhooks.Url ?? "nowhere"})");
         await server.WaitForShutdownAsync();
         return 0;

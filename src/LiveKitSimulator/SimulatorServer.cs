@@ -60,26 +60,26 @@ public sealed class SimulatorServer : IAsyncDisposable
         builder.WebHost.UseUrls(options.Url);
         builder.Logging.ClearProviders();
         var server = new SimulatorServer(builder.Build(), options, time ?? TimeProvider.System);
-        await server.StartAsync();
+        await server.ListenAsync();
         return server;
     }
 
     /// <summary>Builds the standalone server from configuration (command line, environment, appsettings).</summary>
-    public static SimulatorServer Create(WebApplicationBuilder builder)
+    internal static SimulatorServer Create(WebApplicationBuilder builder)
     {
         var options = new SimulatorOptions();
         builder.Configuration.GetSection(SimulatorOptions.Section).Bind(options);
         return new SimulatorServer(builder.Build(), options, TimeProvider.System);
     }
 
-    public async Task StartAsync()
+    internal async Task ListenAsync()
     {
         await app.StartAsync();
         var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>();
         Url = addresses.Addresses.First().TrimEnd('/');
     }
 
-    public Task WaitForShutdownAsync() => app.WaitForShutdownAsync();
+    internal Task WaitForShutdownAsync() => app.WaitForShutdownAsync();
 
     public async ValueTask DisposeAsync()
     {

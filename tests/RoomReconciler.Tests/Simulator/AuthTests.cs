@@ -45,13 +45,13 @@ internal sealed class AuthTests : SimulatorFixture
         await AssertPlainUnauthorized(response, "invalid API key");
     }
 
-    [TestCase("other-secret", "signature is invalid")]
-    public async Task A_bad_signature_is_an_invalid_token(string secret, string reason)
+    [Test]
+    public async Task A_bad_signature_is_an_invalid_token()
     {
-        using var response = await Twirp("ListRooms", "{}", TestTokens.Mint(new { roomList = true }, secret: secret));
+        using var response = await Twirp("ListRooms", "{}", TestTokens.Mint(new { roomList = true }, secret: "other-secret"));
 
         await AssertPlainUnauthorized(response, "invalid authorization token: ");
-        Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain(reason));
+        Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("signature is invalid"));
     }
 
     [Test]
