@@ -1,0 +1,254 @@
+using System.Text.Json;
+using LiveKitSimulator;
+using NUnit.Framework;
+
+namespace RoomReconciler.Tests.Simulator;
+
+/// <summary>RoomService over Twirp JSON as protocol §1 and §2 describe it.</summary>
+internal sealed class RoomServiceTests : SimulatorFixture
+{
+    private static readonly string[] RoomFields =
+    [
+        "sid", "name", "empty_timeout", "departure_timeout", "max_participants", "creation_time", "creation_time_ms",
+        "turn_password", "enabled_codecs", "metadata", "num_participants", "num_publishers", "active_recording", "version",
+    ];
+
+    private static readonly string[] ParticipantFields =
+    [
+        "sid", "identity", "name", "state", "tracks", "metadata", "joined_at", "joined_at_ms", "version", "permission",
+        "region", "is_publisher", "kind", "attributes", "disconnect_reason", "kind_details", "data_tracks",
+        "client_protocol", "capabilities",
+    ];
+
+    private static readonly string[] PermissionFields =
+    [
+        "can_subscribe", "can_publish", "can_publish_data", "can_publish_sources", "hidden", "recorder",
+        "can_update_metadata", "agent", "can_subscribe_metrics", "can_manage_agent_session",
+    ];
+
+    private readonly ManualClock clock = new();
+
+    protected override TimeProvider Clock() => clock;
+
+    private static string[] Keys(JsonElement element) => element.EnumerateObject().Select(p => p.Name).ToArray();
+
+    [Test]
+    public async Task ListRooms_answers_protojson_with_proto_names_every_field_and_int64_as_strings()
+    {
+        Sim.Rooms.Join("r1", "alice");
+
+        using var response = await Twirp("ListRooms", "{}", TestTokens.List());
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/json"));
+        var rooms = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("rooms");
+
+        Assert.That(rooms.GetArrayLength(), Is.EqualTo(1));
+        var room = rooms[0];
+        Assert.That(Keys(room), Is.EquivalentTo(RoomFields));
+        Assert.Multiple(() =>
+        {
+            Assert.That(room.GetProperty("sid").GetString(), Does.StartWith("RM_"));
+            Assert.That(room.GetProperty("name").GetString(), Is.EqualTo("r1"));
+            // As in the real body quoted in §1: "empty_timeout":300 (uint32 number), "creation_time":"1694522628" (int64 string).
+            Assert.That(room.GetProperty("empty_timeout").ValueKind, Is.EqualTo(JsonValueKind.Number));
+            Assert.That(room.GetProperty("empty_timeout").GetUInt32(), Is.EqualTo(300));
+            Assert.That(room.GetProperty("departure_timeout").GetUInt32(), Is.EqualTo(20));
+            Assert.That(room.GetProperty("creation_time").ValueKind, Is.EqualTo(JsonValueKind.String));
+            Assert.That(room.GetProperty("creation_time").GetString(), Is.EqualTo(clock.Now.ToUnixTimeSeconds().ToString()));
+            Assert.That(room.GetProperty("creation_time_ms").GetString(), Is.EqualTo(clock.Now.ToUnixTimeMilliseconds().ToString()));
+            Assert.That(room.GetProperty("turn_password").GetString(), Is.Empty);
+            Assert.That(room.GetProperty("metadata").GetString(), Is.Empty);
+            Assert.That(room.GetProperty("num_participants").GetUInt32(), Is.EqualTo(1));
+            Assert.That(room.GetProperty("num_publishers").GetUInt32(), Is.Zero);
+            Assert.That(room.GetProperty("active_recording").GetBoolean(), Is.False);
+            Assert.That(room.GetProperty("enabled_codecs").ValueKind, Is.EqualTo(JsonValueKind.Array));
+            Assert.That(Keys(room.GetProperty("enabled_codecs")[0]), Is.EquivalentTo(new[] { "mime", "fmtp_line" }));
+            Assert.That(room.GetProperty("version").GetProperty("unix_micro").ValueKind, Is.EqualTo(JsonValueKind.String));
+        });
+    }
+
+    [Test]
+    public async Task ListParticipants_answers_every_ParticipantInfo_field_with_joined_time_from_the_clock()
+    {
+        Sim.Rooms.Join("r1", "agent-1", ParticipantKind.Agent, hidden: true, active: false);
+
+        var participants = await ListParticipants("r1");
+
+        Assert.That(participants.GetArrayLength(), Is.EqualTo(1));
+        var p = participants[0];
+        Assert.That(Keys(p), Is.EquivalentTo(ParticipantFields));
+        Assert.That(Keys(p.GetProperty("permission")), Is.EquivalentTo(PermissionFields));
+        Assert.Multiple(() =>
+        {
+            Assert.That(p.GetProperty("sid").GetString(), Does.StartWith("PA_"));
+            Assert.That(p.GetProperty("identity").GetString(), Is.EqualTo("agent-1"));
+            Assert.That(p.GetProperty("state").GetString(), Is.EqualTo("JOINING"));
+            Assert.That(p.GetProperty("kind").GetString(), Is.EqualTo("AGENT"));
+            Assert.That(p.GetProperty("disconnect_reason").GetString(), Is.EqualTo("UNKNOWN_REASON"));
+            Assert.That(p.GetProperty("joined_at").GetString(), Is.EqualTo(clock.Now.ToUnixTimeSeconds().ToString()));
+            Assert.That(p.GetProperty("joined_at_ms").GetString(), Is.EqualTo(clock.Now.ToUnixTimeMilliseconds().ToString()));
+            Assert.That(p.GetProperty("version").ValueKind, Is.EqualTo(JsonValueKind.Number));
+            Assert.That(p.GetProperty("permission").GetProperty("hidden").GetBoolean(), Is.True);
+            Assert.That(p.GetProperty("attributes").ValueKind, Is.EqualTo(JsonValueKind.Object));
+            Assert.That(p.GetProperty("kind_details").GetArrayLength(), Is.Zero);
+            Assert.That(p.GetProperty("tracks").GetArrayLength(), Is.Zero);
+            Assert.That(p.GetProperty("is_publisher").GetBoolean(), Is.False);
+        });
+    }
+
+    [Test]
+    public async Task ListRooms_filters_by_names_and_treats_omitted_or_empty_names_as_all()
+    {
+        foreach (var name in new[] { "a", "b", "c" }) Sim.Rooms.Join(name, "alice");
+
+        var filtered = await ListRooms("""{"names":["a","unknown","c"]}""");
+        var all = await ListRooms("""{"names":[]}""");
+        var omitted = await ListRooms();
+
+        Assert.That(filtered.EnumerateArray().Select(r => r.GetProperty("name").GetString()), Is.EquivalentTo(new[] { "a", "c" }));
+        Assert.That(all.GetArrayLength(), Is.EqualTo(3));
+        Assert.That(omitted.GetArrayLength(), Is.EqualTo(3));
+    }
+
+    [Test]
+    public async Task ListParticipants_of_an_unknown_room_is_empty_by_default()
+    {
+        var participants = await ListParticipants("nowhere");
+
+        Assert.That(participants.GetArrayLength(), Is.Zero);
+    }
+
+    [Test]
+    public async Task ListParticipants_of_an_unknown_room_is_not_found_with_the_psrpc_option()
+    {
+        Sim.Options.ListParticipantsNotFoundForUnknownRoom = true;
+
+        using var response = await Twirp("ListParticipants", """{"room":"nowhere"}""", TestTokens.Admin("nowhere"));
+
+        await AssertTwirpError(response, 404, "not_found", "requested room does not exist");
+    }
+
+    [Test]
+    public async Task GetParticipant_finds_by_identity_and_answers_not_found_otherwise()
+    {
+        var alice = Sim.Rooms.Join("r1", "alice");
+
+        var found = await TwirpOk("GetParticipant", """{"room":"r1","identity":"alice"}""", TestTokens.Admin("r1"));
+        using var missing = await Twirp("GetParticipant", """{"room":"r1","identity":"bob"}""", TestTokens.Admin("r1"));
+
+        Assert.That(found.GetProperty("sid").GetString(), Is.EqualTo(alice.Sid));
+        await AssertTwirpError(missing, 404, "not_found", "participant does not exist");
+    }
+
+    [Test]
+    public async Task RemoveParticipant_kicks_with_PARTICIPANT_REMOVED_and_answers_not_found_the_second_time()
+    {
+        Sim.Rooms.Join("r1", "alice");
+        Sim.Rooms.Join("r1", "bob");
+
+        var removed = await TwirpOk("RemoveParticipant", """{"room":"r1","identity":"alice"}""", TestTokens.Admin("r1"));
+        using var again = await Twirp("RemoveParticipant", """{"room":"r1","identity":"alice"}""", TestTokens.Admin("r1"));
+
+        Assert.That(Keys(removed), Is.Empty);
+        await AssertTwirpError(again, 404, "not_found");
+        Assert.That((await ListParticipants("r1")).EnumerateArray().Select(p => p.GetProperty("identity").GetString()), Is.EqualTo(new[] { "bob" }));
+        var left = Sim.Webhooks.History.Single(d => d.Event == "participant_left");
+        Assert.That(left.Participant!.DisconnectReason, Is.EqualTo(DisconnectReason.ParticipantRemoved));
+    }
+
+    [Test]
+    public async Task DeleteRoom_removes_the_room_and_answers_not_found_for_an_unknown_one()
+    {
+        Sim.Rooms.Join("r1", "alice");
+
+        var deleted = await TwirpOk("DeleteRoom", """{"room":"r1"}""", TestTokens.Create());
+        using var unknown = await Twirp("DeleteRoom", """{"room":"r1"}""", TestTokens.Create());
+
+        Assert.That(Keys(deleted), Is.Empty);
+        Assert.That((await ListRooms()).GetArrayLength(), Is.Zero);
+        await AssertTwirpError(unknown, 404, "not_found", "requested room does not exist");
+        Assert.That(Sim.Webhooks.History.Select(d => d.Event), Is.EqualTo(new[] { "room_started", "participant_joined", "participant_left", "room_finished" }));
+    }
+
+    [Test]
+    public async Task CreateRoom_accepts_camelCase_int64_strings_and_unknown_fields()
+    {
+        var room = await TwirpOk("CreateRoom",
+            """{"name":"r9","emptyTimeout":"60","departure_timeout":5,"maxParticipants":2,"somethingNew":{"x":1}}""", TestTokens.Create());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(room.GetProperty("name").GetString(), Is.EqualTo("r9"));
+            Assert.That(room.GetProperty("empty_timeout").GetUInt32(), Is.EqualTo(60));
+            Assert.That(room.GetProperty("departure_timeout").GetUInt32(), Is.EqualTo(5));
+            Assert.That(room.GetProperty("max_participants").GetUInt32(), Is.EqualTo(2));
+        });
+        Assert.That(Sim.Rooms.Get("r9"), Is.Not.Null);
+    }
+
+    [TestCase("application/json; charset=UTF-8")]
+    [TestCase("APPLICATION/JSON")]
+    public async Task Content_type_is_matched_without_case_and_parameters(string contentType)
+    {
+        using var response = await Twirp("ListRooms", "{}", TestTokens.List(), contentType);
+
+        Assert.That((int)response.StatusCode, Is.EqualTo(200));
+    }
+
+    [Test]
+    public async Task Other_content_types_are_bad_route()
+    {
+        using var response = await Twirp("ListRooms", "{}", TestTokens.List(), "text/plain");
+
+        await AssertTwirpError(response, 404, "bad_route");
+        Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("unexpected Content-Type"));
+    }
+
+    [Test]
+    public async Task Protobuf_requests_get_a_twirp_error_since_only_json_is_simulated()
+    {
+        using var response = await Twirp("ListRooms", "", TestTokens.List(), "application/protobuf");
+
+        await AssertTwirpError(response, 501, "unimplemented");
+    }
+
+    [Test]
+    public async Task A_method_other_than_POST_is_bad_route()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "twirp/livekit.RoomService/ListRooms");
+        request.Headers.Add("Authorization", "Bearer " + TestTokens.List());
+        using var response = await Http.SendAsync(request);
+
+        await AssertTwirpError(response, 404, "bad_route");
+    }
+
+    [Test]
+    public async Task An_unknown_method_is_bad_route()
+    {
+        using var response = await Twirp("ListEverything", "{}", TestTokens.List());
+
+        await AssertTwirpError(response, 404, "bad_route", "no handler for path \"/twirp/livekit.RoomService/ListEverything\"");
+    }
+
+    [TestCase("")]
+    [TestCase("{\"names\":")]
+    [TestCase("{\"names\":\"a\"}")]
+    public async Task A_body_that_does_not_decode_is_malformed(string body)
+    {
+        using var response = await Twirp("ListRooms", body, TestTokens.List());
+
+        await AssertTwirpError(response, 400, "malformed", "the json request could not be decoded");
+    }
+
+    [Test]
+    public async Task Calls_are_counted_per_method()
+    {
+        await ListRooms();
+        await ListRooms();
+        await ListParticipants("r1");
+        using var _ = await Twirp("ListRooms", "{}", token: null);
+
+        Assert.That(Sim.Calls["ListRooms"], Is.EqualTo(3));
+        Assert.That(Sim.Calls["ListParticipants"], Is.EqualTo(1));
+        Assert.That(Sim.Calls.Total, Is.EqualTo(4));
+    }
+}
