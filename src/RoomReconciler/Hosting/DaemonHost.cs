@@ -35,8 +35,10 @@ public static class DaemonHost
         builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
         builder.Services.AddSingleton<IStartupCheck, DatabaseCheck>();
 
+        builder.Services.AddLiveKit(configuration);
         configure?.Invoke(builder);
         var app = builder.Build();
+        app.MapLiveKitWebhook();
         return app;
     }
 }

@@ -1,0 +1,61 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using RoomReconciler.Hosting;
+using RoomReconciler.Reconciliation;
+
+namespace RoomReconciler.LiveKit;
+
+public static class LiveKitRegistration
+{
+    /// <summary>Responses are small JSON; a larger one is not LiveKit's and fails as Transport.</summary>
+    private const int MaxResponseBytes = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// The RoomService client (typed HttpClient with the standard resilience handler, budgeted by
+    /// Reconciler:PollInterval), its token cache, the webhook verifier and receiver, the dedupe store, the event
+    /// dispatcher with a logging handler, and the `check` probe. Binds LiveKit and Reconciler options unless the
+    /// host already has.
+    /// </summary>
+    public static IServiceCollection AddLiveKit(this IServiceCollection services, IConfiguration configuration)
+    {
+        AddOptionsOnce<LiveKitOptions>(services, configuration);
+        AddOptionsOnce<ReconcilerOptions>(services, configuration);
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.TryAddSingleton<ServerTokens>();
+        services.AddHttpClient<RoomServiceClient>((provider, http) =>
+            {
+                http.BaseAddress = provider.GetRequiredService<IOptions<LiveKitOptions>>().Value.HttpBaseUri;
+                // The hard cap of a call: unlike the resilience handler's timeouts it also covers reading the body.
+                http.Timeout = Budget(provider).Total;
+                http.MaxResponseContentBufferSize = MaxResponseBytes;
+                http.DefaultRequestHeaders.UserAgent.ParseAdd("RoomReconciler");
+            })
+            .AddStandardResilienceHandler()
+            .Configure((resilience, provider) => Budget(provider).ApplyTo(resilience));
+
+        services.TryAddSingleton(provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<LiveKitOptions>>().Value;
+            return new TokenVerifier(options.ApiKey!, options.ApiSecret!, provider.GetRequiredService<TimeProvider>());
+        });
+        services.TryAddSingleton<WebhookReceiver>();
+        services.TryAddSingleton<WebhookEventStore>();
+        services.TryAddSingleton<RoomEventDispatcher>();
+        services.AddHostedService(provider => provider.GetRequiredService<RoomEventDispatcher>());
+        services.AddSingleton<IRoomEventHandler, LoggingRoomEventHandler>();
+        services.AddTransient<IStartupCheck, LiveKitCheck>();
+        return services;
+    }
+
+    private static RoomServiceBudget Budget(IServiceProvider provider) =>
+        RoomServiceBudget.For(provider.GetRequiredService<IOptions<ReconcilerOptions>>().Value.PollInterval);
+
+    private static void AddOptionsOnce<T>(IServiceCollection services, IConfiguration configuration)
+        where T : class, IKeyedOptions, new()
+    {
+        if (services.All(d => d.ImplementationType != typeof(KeyedOptionsValidator<T>)))
+            services.AddKeyedOptions<T>(configuration);
+    }
+}

@@ -1,0 +1,137 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Polly;
+using Polly.Timeout;
+
+namespace RoomReconciler.LiveKit;
+
+/// <summary>
+/// LiveKit's RoomService over Twirp JSON (livekit-protocol.md §1), named as the SDKs name it. A typed HttpClient:
+/// base address, time budget and resilience (retries, timeouts, circuit breaker) come from
+/// <see cref="LiveKitRegistration.AddLiveKit"/>. Every failure is a <see cref="LiveKitException"/>, except
+/// OperationCanceledException when the caller's own token is cancelled.
+/// </summary>
+public sealed class RoomServiceClient(HttpClient http, ServerTokens tokens)
+{
+    /// <summary>Relative to LiveKit:Url, so that a URL with a path prefix works behind a proxy.</summary>
+    public const string ServicePath = "twirp/livekit.RoomService/";
+
+    /// <summary>Error bodies are short text or Twirp JSON; more than this is a proxy's page, shown truncated.</summary>
+    private const int MaxErrorText = 300;
+
+    private static readonly MediaTypeHeaderValue Json = new("application/json");
+
+    /// <summary>The rooms named, or every room when <paramref name="names"/> is null or empty. Unknown names are simply absent.</summary>
+    public async Task<IReadOnlyList<Room>> ListRooms(IReadOnlyCollection<string>? names, CancellationToken ct)
+    {
+        var request = new ListRoomsRequest(names is { Count: > 0 } ? names : null);
+        var response = await Call<ListRoomsRequest, ListRoomsResponse>("ListRooms", request, tokens.ForRoomList(), ct);
+        return response.Rooms ?? [];
+    }
+
+    /// <summary>
+    /// Everyone in the room, hidden participants, agents and egress included: filter on Kind and IsHidden yourself.
+    /// An unknown room is an empty list, whether the server answers [] or 404 not_found (§1).
+    /// </summary>
+    public async Task<IReadOnlyList<ParticipantInfo>> ListParticipants(string room, CancellationToken ct)
+    {
+        try
+        {
+            var response = await Call<ListParticipantsRequest, ListParticipantsResponse>(
+                "ListParticipants", new ListParticipantsRequest(room), tokens.ForRoomAdmin(room), ct);
+            return response.Participants ?? [];
+        }
+        catch (LiveKitException e) when (e.Kind == LiveKitErrorKind.NotFound) { return []; }
+    }
+
+    /// <returns>null when the room or the participant does not exist (404 not_found)</returns>
+    public async Task<ParticipantInfo?> GetParticipant(string room, string identity, CancellationToken ct)
+    {
+        try
+        {
+            return await Call<RoomParticipantIdentity, ParticipantInfo>(
+                "GetParticipant", new RoomParticipantIdentity(room, identity), tokens.ForRoomAdmin(room), ct);
+        }
+        catch (LiveKitException e) when (e.Kind == LiveKitErrorKind.NotFound) { return null; }
+    }
+
+    private async Task<TResponse> Call<TRequest, TResponse>(string method, TRequest request, string token, CancellationToken ct)
+        where TResponse : class
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, ServicePath + method)
+        {
+            Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(request, LiveKitJson.Options))
+            {
+                Headers = { ContentType = Json },
+            },
+            Headers = { Authorization = new AuthenticationHeaderValue("Bearer", token), Accept = { new MediaTypeWithQualityHeaderValue("application/json") } },
+        };
+        var outcome = "ok";
+        try
+        {
+            using var response = await http.SendAsync(message, HttpCompletionOption.ResponseContentRead, ct);
+            var body = await response.Content.ReadAsByteArrayAsync(ct);
+            if (!response.IsSuccessStatusCode) throw ErrorFrom(method, (int)response.StatusCode, body);
+            return Parse<TResponse>(method, body);
+        }
+        catch (LiveKitException e)
+        {
+            outcome = e.Kind.ToString();
+            throw;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            outcome = "cancelled";
+            throw;
+        }
+        catch (Exception e) when (e is TimeoutRejectedException or OperationCanceledException)
+        {
+            // Polly's attempt or total timeout, or HttpClient.Timeout (the hard cap that also covers the body read).
+            outcome = nameof(LiveKitErrorKind.Timeout);
+            throw new LiveKitException(LiveKitErrorKind.Timeout,
+                $"LiveKit {method}: no answer within the time budget ({http.Timeout.TotalSeconds:0.###} s in all)", inner: e);
+        }
+        catch (Exception e) when (e is HttpRequestException or ExecutionRejectedException)
+        {
+            // Connection refused/reset, DNS, TLS, a body over the buffer limit; or the circuit breaker is open.
+            outcome = nameof(LiveKitErrorKind.Transport);
+            throw new LiveKitException(LiveKitErrorKind.Transport, $"LiveKit {method}: {e.Message}", inner: e);
+        }
+        finally
+        {
+            LiveKitMetrics.Calls.WithLabels(method, outcome).Inc();
+        }
+    }
+
+    private static TResponse Parse<TResponse>(string method, byte[] body) where TResponse : class
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<TResponse>(body, LiveKitJson.Options)
+                   ?? throw new JsonException("the body is null");
+        }
+        catch (JsonException e)
+        {
+            throw new LiveKitException(LiveKitErrorKind.MalformedResponse,
+                $"LiveKit {method}: the answer is not a {typeof(TResponse).Name}: {e.Message} (body: {Excerpt(body)})", inner: e);
+        }
+    }
+
+    /// <summary>A Twirp JSON error body {"code","msg"}, or else (plain text from the auth middleware, a proxy's page) the status.</summary>
+    private static LiveKitException ErrorFrom(string method, int status, byte[] body)
+    {
+        TwirpErrorBody? twirp = null;
+        try { twirp = JsonSerializer.Deserialize<TwirpErrorBody>(body, LiveKitJson.Options); }
+        catch (JsonException) { }
+        return twirp is { Code: { Length: > 0 } code }
+            ? new LiveKitException(LiveKitException.FromTwirpCode(code), $"LiveKit {method}: {code} (HTTP {status}): {twirp.Msg}", status, code)
+            : new LiveKitException(LiveKitException.FromHttpStatus(status), $"LiveKit {method}: HTTP {status}: {Excerpt(body)}", status);
+    }
+
+    private static string Excerpt(byte[] body)
+    {
+        var text = Encoding.UTF8.GetString(body, 0, Math.Min(body.Length, MaxErrorText)).Trim();
+        return body.Length > MaxErrorText ? text + "…" : text;
+    }
+}

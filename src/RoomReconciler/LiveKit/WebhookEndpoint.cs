@@ -1,0 +1,87 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace RoomReconciler.LiveKit;
+
+/// <summary>
+/// POST /livekit/webhook (design.md): 200 for an accepted or duplicate event, 401 for a missing or bad signature,
+/// 400 for a signed body that is not a webhook event, 413 for a body over 1 MiB, 503 when the database cannot
+/// record the event (LiveKit retries 5xx, not 4xx: livekit-protocol.md §4).
+/// </summary>
+public static class WebhookEndpoint
+{
+    public const string Path = "/livekit/webhook";
+
+    /// <summary>LiveKit's events are a few KiB; anything near this is not from LiveKit.</summary>
+    public const int MaxBodyBytes = 1024 * 1024;
+
+    public static WebApplication MapLiveKitWebhook(this WebApplication app)
+    {
+        app.MapPost(Path, HandleAsync);
+        return app;
+    }
+
+    public static async Task<Results<Ok, UnauthorizedHttpResult, ProblemHttpResult>> HandleAsync(
+        HttpRequest request, WebhookReceiver receiver, WebhookEventStore store, RoomEventDispatcher dispatcher,
+        ILoggerFactory loggers, CancellationToken ct)
+    {
+        var logger = loggers.CreateLogger(typeof(WebhookEndpoint));
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.Length == 0) return Reject(logger, "no Authorization header");
+
+        // The raw bytes, before any JSON binding: the signature covers exactly these.
+        var body = await ReadBodyAsync(request, ct);
+        if (body is null)
+        {
+            LiveKitMetrics.Webhooks.WithLabels("too_large").Inc();
+            return TypedResults.Problem($"the body exceeds {MaxBodyBytes} bytes", statusCode: StatusCodes.Status413PayloadTooLarge);
+        }
+
+        WebhookEvent evt;
+        try { evt = receiver.Receive(body, authorization); }
+        catch (TokenRejectedException e) { return Reject(logger, e.Message); }
+        catch (MalformedWebhookException e)
+        {
+            logger.LogWarning("Rejected a LiveKit webhook: {Reason}", e.Message);
+            LiveKitMetrics.Webhooks.WithLabels("malformed").Inc();
+            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        bool isNew;
+        try { isNew = await store.TryRecordAsync(evt, ct); }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            // Not a 500 with a trace: LiveKit retries a 503, and the event is recorded once the database is back.
+            logger.LogWarning("Cannot record LiveKit webhook {EventId}: {Error}; answered 503 so that LiveKit retries",
+                evt.Id, e.Message);
+            LiveKitMetrics.Webhooks.WithLabels("unavailable").Inc();
+            return TypedResults.Problem("the event cannot be recorded now; retry", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        if (isNew) dispatcher.TryEnqueue(evt);
+        else logger.LogDebug("Duplicate LiveKit webhook {EventId} ({Event}) ignored", evt.Id, evt.Event);
+        LiveKitMetrics.Webhooks.WithLabels(isNew ? "accepted" : "duplicate").Inc();
+        return TypedResults.Ok();
+    }
+
+    private static UnauthorizedHttpResult Reject(ILogger logger, string reason)
+    {
+        logger.LogWarning("Rejected a LiveKit webhook: {Reason}", reason);
+        LiveKitMetrics.Webhooks.WithLabels("unauthorized").Inc();
+        return TypedResults.Unauthorized();
+    }
+
+    /// <returns>the body, or null when it exceeds <see cref="MaxBodyBytes"/></returns>
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (request.ContentLength > MaxBodyBytes) return null;
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes) return null;
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+}
