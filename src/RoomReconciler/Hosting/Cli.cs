@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using RoomReconciler.Database;
+using RoomReconciler.Reconciliation;
 
 namespace RoomReconciler.Hosting;
 
@@ -48,7 +49,7 @@ public static class Cli
             return command switch
             {
                 "run" => await RunDaemonAsync(rest),
-                "migrate" => Migrate(rest),
+                "migrate" => await MigrateAsync(rest),
                 "check" => await CheckAsync(rest),
                 _ => Fail($"unknown command '{command}'; run with --help for the list"),
             };
@@ -68,19 +69,20 @@ public static class Cli
         return 0;
     }
 
-    private static int Migrate(string[] args)
+    private static async Task<int> MigrateAsync(string[] args)
     {
         var configuration = DaemonHost.CreateBuilder(args).Configuration;
-        var migrator = new Migrator(configuration.BindKeyedOptions<PostgresOptions>().Postgres!);
+        var connectionString = configuration.BindKeyedOptions<PostgresOptions>().Postgres!;
         try
         {
-            var applied = migrator.Migrate();
+            var applied = new Migrator(connectionString).Migrate();
+            await ReconcilerRegistration.ProvisionQuartzSchemaAsync(connectionString, CancellationToken.None);
             Console.Out.WriteLine(applied.Count == 0
                 ? "database is up to date; nothing to apply"
                 : $"applied {applied.Count} migration(s): {string.Join(", ", applied)}");
             return 0;
         }
-        catch (Exception e) when (e is MigrationException or NpgsqlException)
+        catch (Exception e) when (e is MigrationException or NpgsqlException or Quartz.SchedulerException)
         {
             return Fail($"migration failed: {e.Message}");
         }

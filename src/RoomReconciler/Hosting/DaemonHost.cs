@@ -36,6 +36,7 @@ public static class DaemonHost
         builder.Services.AddSingleton<IStartupCheck, DatabaseCheck>();
 
         builder.Services.AddLiveKit(configuration);
+        builder.Services.AddReconciler(configuration, connectionString);
         configure?.Invoke(builder);
         var app = builder.Build();
         app.MapLiveKitWebhook();

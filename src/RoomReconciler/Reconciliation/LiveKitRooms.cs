@@ -1,3 +1,5 @@
+using RoomReconciler.LiveKit;
+
 namespace RoomReconciler.Reconciliation;
 
 /// <summary>A room as ListRooms lists it: enough to tell whether it changed since the last look.</summary>
@@ -14,4 +16,31 @@ public interface ILiveKitRooms
 
     /// <summary>The room's participants (none for an unknown room).</summary>
     Task<IReadOnlyList<ObservedParticipant>> ListParticipantsAsync(string room, CancellationToken ct);
+}
+
+/// <summary>The RoomService client, reduced to what the decision reads.</summary>
+public sealed class LiveKitRooms(RoomServiceClient client) : ILiveKitRooms
+{
+    public async Task<IReadOnlyList<ListedRoom>> ListRoomsAsync(CancellationToken ct) =>
+        (await client.ListRooms(null, ct)).Select(r => new ListedRoom(r.Name, r.Sid, (int)r.NumParticipants)).ToList();
+
+    public async Task<IReadOnlyList<ObservedParticipant>> ListParticipantsAsync(string room, CancellationToken ct) =>
+        (await client.ListParticipants(room, ct)).Select(Observe).ToList();
+
+    public static ObservedParticipant Observe(ParticipantInfo p) => new(
+        p.Identity,
+        p.Kind switch
+        {
+            ParticipantKind.Standard => ParticipantCategory.Standard,
+            ParticipantKind.Ingress => ParticipantCategory.Ingress,
+            ParticipantKind.Egress => ParticipantCategory.Egress,
+            ParticipantKind.Sip => ParticipantCategory.Sip,
+            ParticipantKind.Agent => ParticipantCategory.Agent,
+            ParticipantKind.Connector => ParticipantCategory.Connector,
+            ParticipantKind.Bridge => ParticipantCategory.Bridge,
+            _ => ParticipantCategory.Other,
+        },
+        p.IsHidden,
+        p.State == ParticipantState.Disconnected,
+        p.JoinedAtMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(p.JoinedAtMs) : null);
 }

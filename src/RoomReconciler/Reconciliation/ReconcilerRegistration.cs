@@ -11,38 +11,13 @@ public static class ReconcilerRegistration
         services.AddSingleton<SessionStore>();
         services.AddSingleton<RoomReconcileQueue>();
         services.AddSingleton<Reconciler>();
+        services.AddSingleton<ILiveKitRooms, LiveKitRooms>();
+        services.AddSingleton<RoomReconciler.LiveKit.IRoomEventHandler, WebhookReconcileHandler>();
         services.AddHostedService<RoomReconcileWorker>();
 
-        // A replica that dies is noticed after CheckinMisfireThreshold; together with one poll interval that keeps
-        // the takeover within two ticks. Quartz's own default (7.5 s) suits the default 10 s poll.
-        var checkin = TimeSpan.FromMilliseconds(Math.Clamp(options.PollInterval.TotalMilliseconds, 1_000, 7_500));
         services.AddQuartz(q =>
         {
-            q.ConfigureScheduler(s =>
-            {
-                s.InstanceName = "RoomReconciler";
-                s.GenerateInstanceId = true;
-            });
-            q.UsePersistentStore(store =>
-            {
-                store.ConfigureStore(ado =>
-                {
-                    ado.TablePrefix = "qrtz_";
-                    // A tick later than one poll interval is a misfire: it runs once, at once, never as a burst of the missed ones.
-                    ado.MisfireThreshold = options.PollInterval;
-                });
-                store.UsePostgres(pg =>
-                {
-                    // Keepalive: a connection that a firewall silently dropped must not hang the cluster check-in.
-                    pg.ConnectionString = new NpgsqlConnectionStringBuilder(connectionString)
-                        { KeepAlive = 30, ApplicationName = "RoomReconciler/quartz" }.ConnectionString;
-                });
-                store.UseClustering(c =>
-                {
-                    c.CheckinInterval = checkin;
-                    c.CheckinMisfireThreshold = checkin;
-                });
-            });
+            UseClusteredStore(q, connectionString, options.PollInterval);
             q.AddJob<ReconcileJob>(j => j.WithIdentity(ReconcileJob.Key).StoreDurably());
             q.AddTrigger<ReconcileJob>(t => t
                 .ForJob(ReconcileJob.Key)
@@ -53,5 +28,53 @@ public static class ReconcilerRegistration
         });
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
         return services;
+    }
+
+    /// <summary>
+    /// Creates Quartz's qrtz_* tables if they are missing, for `migrate`: replicas that start together then find
+    /// them made instead of racing to create them.
+    /// </summary>
+    public static async Task ProvisionQuartzSchemaAsync(string connectionString, CancellationToken ct)
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddQuartz(q => UseClusteredStore(q, connectionString, new ReconcilerOptions().PollInterval));
+        await using var provider = services.BuildServiceProvider();
+        var scheduler = await provider.GetRequiredService<ISchedulerFactory>().GetScheduler(ct);
+        await scheduler.Shutdown(false, ct);
+    }
+
+    private static void UseClusteredStore(IQuartzBuilder q, string connectionString, TimeSpan pollInterval)
+    {
+        // A replica that dies is noticed after CheckinMisfireThreshold; together with one poll interval that keeps
+        // the takeover within two ticks. Quartz's own default (7.5 s) suits the default 10 s poll.
+        var checkin = TimeSpan.FromMilliseconds(Math.Clamp(pollInterval.TotalMilliseconds, 1_000, 7_500));
+        q.ConfigureScheduler(s =>
+        {
+            s.InstanceName = "RoomReconciler";
+            s.GenerateInstanceId = true;
+        });
+        q.UsePersistentStore(store =>
+        {
+            // Quartz creates its qrtz_* tables when they are missing, in the shape its own version expects;
+            // `migrate` triggers this too (Cli), so that replicas starting together find them made.
+            store.ProvisionSchema();
+            store.ConfigureStore(ado =>
+            {
+                ado.TablePrefix = "qrtz_";
+                // A tick later than one poll interval is a misfire: it runs once, at once, never as a burst of the missed ones.
+                ado.MisfireThreshold = pollInterval;
+            });
+            store.UsePostgres(pg =>
+            {
+                // Keepalive: a connection that a firewall silently dropped must not hang the cluster check-in.
+                pg.ConnectionString = new NpgsqlConnectionStringBuilder(connectionString)
+                    { KeepAlive = 30, ApplicationName = "RoomReconciler/quartz" }.ConnectionString;
+            });
+            store.UseClustering(c =>
+            {
+                c.CheckinInterval = checkin;
+                c.CheckinMisfireThreshold = checkin;
+            });
+        });
     }
 }

@@ -54,7 +54,9 @@ namespace RoomReconciler.Tests.Support
             else _adminConnectionString = external;
 
             await ExecuteAsync(AdminConnectionString, $"DROP DATABASE IF EXISTS {Template}");
-            new Migrator(await CreateAsync(null, Template), MigrationsFolder).Migrate();
+            var template = await CreateAsync(null, Template);
+            new Migrator(template, MigrationsFolder).Migrate();
+            await RoomReconciler.Reconciliation.ReconcilerRegistration.ProvisionQuartzSchemaAsync(template, CancellationToken.None);
             NpgsqlConnection.ClearAllPools(); // a template must have no open connections when it is copied
         }
 

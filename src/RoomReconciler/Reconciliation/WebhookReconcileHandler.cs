@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Options;
+using RoomReconciler.LiveKit;
+
+namespace RoomReconciler.Reconciliation;
+
+/// <summary>
+/// Turns an accepted webhook about one of our rooms into an immediate reconcile of that room. Only the
+/// timing comes from the event; what to do is decided from a fresh ListParticipants, as on a poll.
+/// </summary>
+public sealed class WebhookReconcileHandler(RoomReconcileQueue queue, IOptionsMonitor<ReconcilerOptions> options) : IRoomEventHandler
+{
+    public ValueTask HandleAsync(WebhookEvent evt, CancellationToken ct)
+    {
+        var emptied = evt.Event is WebhookEventNames.ParticipantLeft or WebhookEventNames.ParticipantConnectionAborted
+            or WebhookEventNames.RoomFinished;
+        if ((emptied || evt.Event == WebhookEventNames.ParticipantJoined)
+            && SessionOf(evt.Room?.Name, options.CurrentValue.RoomNamePrefix) is { } sessionId)
+        {
+            // createdAt is whole seconds, so the drop happened before createdAt + 1 s; the decision also caps it at now,
+            // which is within milliseconds of the drop when the webhook came straight away.
+            DateTimeOffset? dropHint = emptied && evt.CreatedAt > 0 ? DateTimeOffset.FromUnixTimeSeconds(evt.CreatedAt + 1) : null;
+            queue.Enqueue(new RoomReconcileRequest(sessionId, dropHint, Reconciler.SourceWebhook));
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The session of a room named prefix + lower-case canonical UUID; null for rooms that are not ours.</summary>
+    public static Guid? SessionOf(string? room, string prefix) =>
+        room is not null && room.StartsWith(prefix, StringComparison.Ordinal)
+        && Guid.TryParseExact(room.AsSpan(prefix.Length), "D", out var id) && room[prefix.Length..] == id.ToString("D")
+            ? id : null;
+}
