@@ -8,10 +8,20 @@ namespace RoomReconciler.Reconciliation;
 /// <summary>A session as read for reconciling, with the row versions its decision must be applied against.</summary>
 public sealed record SessionReading(StoredSession Session, string Version, string? PresenceVersion, string? RoomSid, int? RoomNumParticipants);
 
-/// <summary>The database's clock: its now when read, moved on by this process's monotonic clock since.</summary>
+/// <summary>
+/// The database's clock: its now when read, moved on by this process's monotonic clock since, in whole
+/// milliseconds like every time the database stores.
+/// </summary>
 public sealed record DatabaseClock(DateTimeOffset ReadAt, long ReadTimestamp)
 {
-    public DateTimeOffset Now => ReadAt + Stopwatch.GetElapsedTime(ReadTimestamp);
+    public DateTimeOffset Now
+    {
+        get
+        {
+            var now = ReadAt + Stopwatch.GetElapsedTime(ReadTimestamp);
+            return now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMillisecond));
+        }
+    }
 }
 
 /// <summary>One decision ready to apply, and what LiveKit's listing said of the room when it changed.</summary>
