@@ -71,30 +71,28 @@ public sealed class WireTypesTests
         Assert.That(future.JoinedAtMs, Is.EqualTo(1694522650000));
     }
 
-    [TestCase("\"ACTIVE\"", ParticipantState.Active)]
-    [TestCase("2", ParticipantState.Active)]
-    [TestCase("\"active\"", ParticipantState.Active)]
-    [TestCase("\"DISCONNECTED\"", ParticipantState.Disconnected)]
-    [TestCase("\"SOMETHING_NEW\"", ParticipantState.Unrecognized)]
-    [TestCase("null", ParticipantState.Joining)]
-    [TestCase("{\"x\":1}", ParticipantState.Unrecognized)]
-    public void State_NameNumberOrUnknown(string json, ParticipantState expected) =>
-        Assert.That(Parse<ParticipantInfo>($$"""{"state":{{json}}}""").State, Is.EqualTo(expected));
-
-    [TestCase("\"AGENT\"", ParticipantKind.Agent)]
-    [TestCase("4", ParticipantKind.Agent)]
-    [TestCase("\"SIP\"", ParticipantKind.Sip)]
-    [TestCase("\"CONNECTOR\"", ParticipantKind.Connector)]
-    [TestCase("8", ParticipantKind.Bridge)]
-    [TestCase("\"ROBOT\"", ParticipantKind.Unrecognized)]
-    public void Kind_NameNumberOrUnknown(string json, ParticipantKind expected) =>
-        Assert.That(Parse<ParticipantInfo>($$"""{"kind":{{json}}}""").Kind, Is.EqualTo(expected));
-
-    [TestCase("\"DUPLICATE_IDENTITY\"", DisconnectReason.DuplicateIdentity)]
-    [TestCase("\"SIP_TRUNK_FAILURE\"", DisconnectReason.SipTrunkFailure)]
-    [TestCase("16", DisconnectReason.AgentError)]
-    public void DisconnectReason_NameOrNumber(string json, DisconnectReason expected) =>
-        Assert.That(Parse<ParticipantInfo>($$"""{"disconnectReason":{{json}}}""").DisconnectReason, Is.EqualTo(expected));
+    [TestCase("state", "\"ACTIVE\"", ParticipantState.Active)]
+    [TestCase("state", "2", ParticipantState.Active)]
+    [TestCase("state", "\"active\"", ParticipantState.Active)]
+    [TestCase("state", "\"DISCONNECTED\"", ParticipantState.Disconnected)]
+    [TestCase("state", "\"SOMETHING_NEW\"", ParticipantState.Unrecognized)]
+    [TestCase("state", "null", ParticipantState.Joining)]
+    [TestCase("state", "{\"x\":1}", ParticipantState.Unrecognized)]
+    [TestCase("kind", "\"AGENT\"", ParticipantKind.Agent)]
+    [TestCase("kind", "4", ParticipantKind.Agent)]
+    [TestCase("kind", "\"SIP\"", ParticipantKind.Sip)]
+    [TestCase("kind", "\"CONNECTOR\"", ParticipantKind.Connector)]
+    [TestCase("kind", "8", ParticipantKind.Bridge)]
+    [TestCase("kind", "\"ROBOT\"", ParticipantKind.Unrecognized)]
+    [TestCase("disconnectReason", "\"DUPLICATE_IDENTITY\"", DisconnectReason.DuplicateIdentity)]
+    [TestCase("disconnect_reason", "\"SIP_TRUNK_FAILURE\"", DisconnectReason.SipTrunkFailure)]
+    [TestCase("disconnectReason", "16", DisconnectReason.AgentError)]
+    public void Enums_NameNumberOrUnknown(string field, string json, Enum expected)
+    {
+        var p = Parse<ParticipantInfo>($$"""{"{{field}}":{{json}}}""");
+        Enum actual = field switch { "state" => p.State, "kind" => p.Kind, _ => p.DisconnectReason };
+        Assert.That(actual, Is.EqualTo(expected));
+    }
 
     [Test]
     public void Enums_WriteProtoNames() =>
