@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
+using Polly.Telemetry;
 using RoomReconciler.Hosting;
 using RoomReconciler.Reconciliation;
 
@@ -32,8 +33,20 @@ public static class LiveKitRegistration
                 http.MaxResponseContentBufferSize = MaxResponseBytes;
                 http.DefaultRequestHeaders.UserAgent.ParseAdd("RoomReconciler");
             })
+            // HttpClient's per-request Information lines would repeat every poll; the metrics count calls instead.
+            .RemoveAllLoggers()
             .AddStandardResilienceHandler()
             .Configure((resilience, provider) => Budget(provider).ApplyTo(resilience));
+        // Polly logs every retried attempt as a warning with a stack trace; the caller already logs the one
+        // LiveKitException a failed call ends in, so this client's attempts and retries are only Debug.
+        services.Configure<TelemetryOptions>(telemetry =>
+        {
+            var severity = telemetry.SeverityProvider;
+            telemetry.SeverityProvider = args =>
+                args.Source.PipelineName?.StartsWith(nameof(RoomServiceClient), StringComparison.Ordinal) == true
+                    ? ResilienceEventSeverity.Debug
+                    : severity?.Invoke(args) ?? args.Event.Severity;
+        });
 
         services.TryAddSingleton(provider =>
         {

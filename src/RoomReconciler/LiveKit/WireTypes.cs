@@ -103,8 +103,8 @@ public static class WebhookEventNames
 }
 
 internal sealed record ListRoomsRequest([property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyCollection<string>? Names);
-internal sealed record ListRoomsResponse(IReadOnlyList<Room>? Rooms);
+public sealed record ListRoomsResponse(IReadOnlyList<Room>? Rooms);
 internal sealed record ListParticipantsRequest(string Room);
-internal sealed record ListParticipantsResponse(IReadOnlyList<ParticipantInfo>? Participants);
+public sealed record ListParticipantsResponse(IReadOnlyList<ParticipantInfo>? Participants);
 internal sealed record RoomParticipantIdentity(string Room, string Identity);
 internal sealed record TwirpErrorBody(string? Code, string? Msg);
