@@ -120,8 +120,8 @@ public sealed class Reconciler(
         {
             if (t.Outcome == "changed")
                 log.LogInformation(
-                    "Clock {Transition} session={SessionId} room={Room} {From} -> {To} effective={EffectiveAt:O} lag_ms={LagMs} reason={Reason} source={Source}",
-                    t.EventType, t.SessionId, settings.RoomName(t.SessionId), From(t.EventType), To(t.EventType), t.EffectiveAt,
+                    "Clock {Transition} session={SessionId} room={Room} {From} -> {To} effective={EffectiveAt:yyyy-MM-ddTHH:mm:ss.fffZ} lag_ms={LagMs} reason={Reason} source={Source}",
+                    t.EventType, t.SessionId, settings.RoomName(t.SessionId), From(t.EventType), To(t.EventType), t.EffectiveAt?.UtcDateTime,
                     (long)((t.CreatedAt - t.EffectiveAt) ?? TimeSpan.Zero).TotalMilliseconds,
                     reasons[(t.SessionId, t.EventType ?? "")].FirstOrDefault(), source);
             else if (t.Outcome != "unchanged")

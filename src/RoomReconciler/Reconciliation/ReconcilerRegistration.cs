@@ -10,8 +10,9 @@ public static class ReconcilerRegistration
         var options = configuration.GetSection(ReconcilerOptions.Section).Get<ReconcilerOptions>() ?? new ReconcilerOptions();
         services.AddSingleton<SessionStore>();
         services.AddSingleton<RoomReconcileQueue>();
-        services.AddSingleton<Reconciler>();
-        services.AddSingleton<ILiveKitRooms, LiveKitRooms>();
+        // Transient: RoomServiceClient is a typed HttpClient, whose handlers the factory rotates; hold none for long.
+        services.AddTransient<Reconciler>();
+        services.AddTransient<ILiveKitRooms, LiveKitRooms>();
         services.AddSingleton<RoomReconciler.LiveKit.IRoomEventHandler, WebhookReconcileHandler>();
         services.AddHostedService<RoomReconcileWorker>();
 
@@ -63,6 +64,8 @@ public static class ReconcilerRegistration
                 ado.TablePrefix = "qrtz_";
                 // A tick later than one poll interval is a misfire: it runs once, at once, never as a burst of the missed ones.
                 ado.MisfireThreshold = pollInterval;
+                // After a database outage, try again within a check-in interval, not Quartz's default 15 s.
+                ado.DbRetryInterval = checkin;
             });
             store.UsePostgres(pg =>
             {

@@ -41,7 +41,7 @@ public sealed class RoomReconcileQueue
 }
 
 /// <summary>Drains the queue, one room at a time, with the same decision and SQL as the poll.</summary>
-public sealed class RoomReconcileWorker(RoomReconcileQueue queue, Reconciler reconciler, ILogger<RoomReconcileWorker> log) : BackgroundService
+public sealed class RoomReconcileWorker(RoomReconcileQueue queue, IServiceProvider services, ILogger<RoomReconcileWorker> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -49,7 +49,7 @@ public sealed class RoomReconcileWorker(RoomReconcileQueue queue, Reconciler rec
         {
             await foreach (var request in queue.Reader.ReadAllAsync(stoppingToken))
             {
-                try { await reconciler.ReconcileSessionAsync(request.SessionId, request.DropHint, request.Source, stoppingToken); }
+                try { await services.GetRequiredService<Reconciler>().ReconcileSessionAsync(request.SessionId, request.DropHint, request.Source, stoppingToken); }
                 catch (Exception e) when (!stoppingToken.IsCancellationRequested)
                 {
                     log.LogWarning("Reconciling session {SessionId} ({Source}) failed, the next poll will: {Reason}",

@@ -80,7 +80,7 @@ public sealed class RobustnessScenarioTests
         await TestDatabase.Cluster.StartServerAsync();
         _host.Db.DataSource.Clear(); // the test's own pooled connections died with the server
 
-        var paused = await _host.UntilClockAsync(session, c => c.Paused(), Grace + TimeSpan.FromSeconds(8), "the pause after the restart");
+        var paused = await _host.UntilClockAsync(session, c => c.Paused(), Grace + TimeSpan.FromSeconds(15), "the pause after the restart");
         _host.LiveKit.Rooms.Join(Room(session), "customer");
         await _host.UntilClockAsync(session, c => !c.Paused(), TimeSpan.FromSeconds(5), "the resume");
         var events = await _host.Db.EventsAsync(session);
