@@ -95,7 +95,7 @@ public sealed class RobustnessScenarioTests
         var daemon = await _host.StartDaemonProcessAsync();
         var (session, _) = await RunningSessionAsync();
         _host.LiveKit.Rooms.Leave(Room(session), "customer");
-        var belowSince = await EventuallyAsync(() => BelowSinceAsync(session), b => b is not null, TimeSpan.FromSeconds(3), "the grace to start");
+        var belowSince = await Eventually.Async(() => BelowSinceAsync(session), b => b is not null, TimeSpan.FromSeconds(3), "the grace to start");
 
         daemon.Kill();
         await Task.Delay(Grace + TimeSpan.FromSeconds(1)); // the deadline passes while nobody runs

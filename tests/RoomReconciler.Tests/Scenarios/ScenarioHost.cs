@@ -92,21 +92,8 @@ public sealed class ScenarioHost : IAsyncDisposable
         if (wait > TimeSpan.Zero) await Task.Delay(wait);
     }
 
-    /// <summary>Polls <paramref name="condition"/> until it holds; fails the test after <paramref name="timeout"/>.</summary>
-    public static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> condition, TimeSpan timeout, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            var value = await read();
-            if (condition(value)) return value;
-            if (deadline.Elapsed > timeout) Assert.Fail($"timed out after {timeout.TotalSeconds:F1} s waiting for {what}; last value {value}");
-            await Task.Delay(25);
-        }
-    }
-
     public Task<JsonElement> UntilClockAsync(Guid session, Func<JsonElement, bool> condition, TimeSpan timeout, string what) =>
-        EventuallyAsync(() => ClockAsync(session), condition, timeout, what);
+        Eventually.Async(() => ClockAsync(session), condition, timeout, what);
 
     /// <summary>A participant's join time as LiveKit reports it (joined_at_ms).</summary>
     public DateTime JoinedAt(Guid session, string identity) =>
