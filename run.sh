@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The main job: a local PostgreSQL (data under .data/, git-ignored), migrations, and the daemon on
-# http://127.0.0.1:8080. Ctrl-C or SIGTERM stops everything this script started.
+# The main job, a live demo in compressed time: a local PostgreSQL (data under .data/, git-ignored), the LiveKit
+# simulator, the daemon on http://127.0.0.1:8080, and a session whose two participants come and go while the
+# narration shows the clock running, the grace counting down, the pause and the resume. Ctrl-C or SIGTERM
+# stops everything this script started.
 #
-# Point it at real services instead with the daemon's own configuration in the environment, e.g.
+# Against real services instead, set the daemon's configuration in the environment; the simulator and the
+# narration are then left out:
 #   ConnectionStrings__Postgres='Host=db;Username=rr;Password=...' LiveKit__Url=wss://lk.example.com \
 #   LiveKit__ApiKey=... LiveKit__ApiSecret=... ./run.sh
 set -euo pipefail
@@ -10,6 +13,7 @@ cd "$(dirname "$0")"
 . .ci/setup.sh
 
 require_dotnet
+command -v curl >/dev/null && command -v jq >/dev/null || { log "installing curl and jq"; apt_install curl jq >/dev/null; }
 data=$PWD/.data
 mkdir -p "$data"
 pids=()
@@ -25,6 +29,9 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+demo=
+[ -z "${LiveKit__Url:-}" ] && [ -z "${ConnectionStrings__Postgres:-}" ] && demo=1
 
 if [ -z "${ConnectionStrings__Postgres:-}" ]; then
   pg_bin=$(postgres_bin)
@@ -43,19 +50,79 @@ if [ -z "${ConnectionStrings__Postgres:-}" ]; then
   export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres"
 fi
 
-export LiveKit__Url=${LiveKit__Url:-http://127.0.0.1:7880}
-export LiveKit__ApiKey=${LiveKit__ApiKey:-devkey}
-export LiveKit__ApiSecret=${LiveKit__ApiSecret:-secret}
 export Urls=${Urls:-http://127.0.0.1:8080}
+api=${Urls%%;*}
+if [ -n "$demo" ]; then
+  lk=http://127.0.0.1:7880
+  export LiveKit__Url=$lk LiveKit__ApiKey=devkey LiveKit__ApiSecret=secret
+  # Compressed time for the demo: a 10 s grace and a 1 s poll (production defaults: 30 s and 10 s).
+  export Reconciler__GracePeriod=${Reconciler__GracePeriod:-00:00:10} Reconciler__PollInterval=${Reconciler__PollInterval:-00:00:01}
+  export ClockApi__RequireToken=${ClockApi__RequireToken:-false} Demo__Enabled=true
+fi
 
-log "building"
-dotnet build src/RoomReconciler -c Release -o "$data/bin" -v quiet -nologo >/dev/null
-daemon=("$data/bin/RoomReconciler")
+log "building (first run restores NuGet packages)"
+dotnet build src/RoomReconciler -c Release -o "$data/bin/daemon" -v quiet -nologo >/dev/null
+[ -z "$demo" ] || dotnet build src/LiveKitSimulator -c Release -o "$data/bin/simulator" -v quiet -nologo >/dev/null
 
 log "migrating"
-"${daemon[@]}" migrate
+"$data/bin/daemon/RoomReconciler" migrate
 
-log "starting RoomReconciler on $Urls"
-"${daemon[@]}" run &
-pids+=($!)
-wait "${pids[@]}"
+if [ -n "$demo" ]; then
+  log "starting the LiveKit simulator on $lk"
+  "$data/bin/simulator/LiveKitSimulator" --urls "$lk" --Simulator:WebhookUrl="$api/livekit/webhook" \
+    --Logging:LogLevel:Default=Warning > "$data/simulator.log" 2>&1 &
+  pids+=($!)
+fi
+
+log "starting RoomReconciler on $api"
+"$data/bin/daemon/RoomReconciler" run &
+daemon_pid=$!
+pids+=($daemon_pid)
+
+if [ -z "$demo" ]; then wait "$daemon_pid"; exit $?; fi
+
+for _ in $(seq 100); do curl -sf "$api/healthz" >/dev/null && curl -sf "$lk/_simulator/rooms" >/dev/null && break; sleep 0.2; done
+
+session=$("$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -At -c "INSERT INTO sessions (id) VALUES (gen_random_uuid()) RETURNING id" | head -n 1)
+sim() { curl -sf -X POST "$lk/_simulator/$1" -d "{\"room\":\"$session\",\"identity\":\"$2\"}" >/dev/null; }
+clock() { curl -sf "$api/clock/$session"; }
+show() {
+  local c; c=$(clock) || { echo "   (clock unavailable)"; return; }
+  local ms paused
+  ms=$(jq -r .elapsed_ms <<<"$c"); paused=$(jq -r .is_paused <<<"$c")
+  printf '   %-44s clock %d:%02d %s\n' "$1" $((ms / 60000)) $((ms / 1000 % 60)) "$([ "$paused" = true ] && echo '(paused)' || echo '')"
+}
+grace=${Reconciler__GracePeriod##*:}; grace=${grace%%.*}; grace=$((10#$grace))
+
+cat <<TXT
+
+  Session $session
+    clock snapshot   $api/clock/$session
+    change stream    $api/clock/$session/stream
+    demo page        $api/demo/$session
+    timeline         $api/sessions/$session/timeline
+  Ctrl-C stops everything.
+
+TXT
+
+round=0
+while true; do
+  round=$((round + 1))
+  echo "── round $round ──────────────────────────────────────────────"
+  sim join customer; sim join mechanic
+  for i in 1 2 3 4 5; do sleep 1; show "customer and mechanic are in: running"; done
+  sim leave customer
+  echo "   the customer drops out; the clock runs on through a ${grace} s grace"
+  for i in $(seq "$grace" -1 1); do show "grace: ${i} s left"; sleep 1; done
+  for _ in $(seq 20); do [ "$(clock | jq -r .is_paused)" = true ] && break; sleep 0.2; done
+  show "paused: the customer has been gone ${grace} s"
+  sleep 3; show "still paused, nobody billed"
+  sim join customer
+  for _ in $(seq 20); do [ "$(clock | jq -r .is_paused)" = false ] && break; sleep 0.2; done
+  show "resumed: the customer is back"
+  for i in 1 2 3; do sleep 1; show "running"; done
+  sim leave customer; sim leave mechanic
+  for _ in $(seq "$((grace + 2))"); do sleep 1; done
+  show "both left; paused until they return"
+  echo
+done

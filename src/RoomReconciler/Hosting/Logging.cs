@@ -1,22 +1,49 @@
 using Serilog;
+using Serilog.Core;
+using Serilog.Events;
 using Serilog.Formatting.Compact;
 
 namespace RoomReconciler.Hosting;
 
-/// <summary>Serilog: readable console lines for operators tailing, compact JSON (Log:Format=json) for collectors.</summary>
+/// <summary>
+/// Serilog: readable console lines for operators tailing (Log:Format=text, the default), compact JSON for
+/// collectors (Log:Format=json). Under systemd each line starts with its syslog priority (&lt;3&gt; error ...
+/// &lt;7&gt; debug), which journald strips and files as the entry's level.
+/// </summary>
 public static class Logging
 {
+    private const string Text = "{Timestamp:HH:mm:ss.fff} {Level:u3} {SourceContext:l}: {Message:lj}{NewLine}{Exception}";
+
     public static LoggerConfiguration Configure(LoggerConfiguration logger, IConfiguration configuration, IServiceProvider? services = null)
     {
         logger.MinimumLevel.Information()
-            .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
-            .MinimumLevel.Override("Quartz", Serilog.Events.LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+            .MinimumLevel.Override("Quartz", LogEventLevel.Warning)
+            .MinimumLevel.Override("Polly", LogEventLevel.Warning)
             .ReadFrom.Configuration(configuration)
             .Enrich.FromLogContext();
         if (services is not null) logger.ReadFrom.Services(services);
         var format = configuration["Log:Format"] ?? "text";
-        return format.Equals("json", StringComparison.OrdinalIgnoreCase)
-            ? logger.WriteTo.Console(new CompactJsonFormatter())
-            : logger.WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {SourceContext:l}: {Message:lj}{NewLine}{Exception}");
+        if (format.Equals("json", StringComparison.OrdinalIgnoreCase))
+            return logger.WriteTo.Console(new CompactJsonFormatter());
+        if (UnderJournald)
+            return logger.Enrich.With<SyslogPriority>().WriteTo.Console(outputTemplate: "<{SyslogPriority}>" + Text.Replace("{Timestamp:HH:mm:ss.fff} ", ""));
+        return logger.WriteTo.Console(outputTemplate: Text);
+    }
+
+    /// <summary>systemd sets JOURNAL_STREAM when a service's output goes to the journal.</summary>
+    private static bool UnderJournald => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("JOURNAL_STREAM"));
+
+    private sealed class SyslogPriority : ILogEventEnricher
+    {
+        public void Enrich(LogEvent logEvent, ILogEventPropertyFactory factory) =>
+            logEvent.AddPropertyIfAbsent(factory.CreateProperty("SyslogPriority", logEvent.Level switch
+            {
+                LogEventLevel.Fatal => 2,
+                LogEventLevel.Error => 3,
+                LogEventLevel.Warning => 4,
+                LogEventLevel.Information => 6,
+                _ => 7,
+            }));
     }
 }
