@@ -1,4 +1,5 @@
 using Npgsql;
+using Prometheus;
 using RoomReconciler.Clock;
 using RoomReconciler.Database;
 using RoomReconciler.LiveKit;
@@ -34,9 +35,16 @@ public static class DaemonHost
         var connectionString = configuration.BindKeyedOptions<PostgresOptions>().Postgres!;
         builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
         builder.Services.AddSingleton<IStartupCheck, DatabaseCheck>();
+        builder.Services.AddHealthEndpoints();
+        builder.Services.AddClockApi(configuration);
+        builder.Services.AddOpenApi();
 
         configure?.Invoke(builder);
         var app = builder.Build();
+        app.MapHealthEndpoints();
+        app.MapMetrics();
+        app.MapOpenApi();
+        app.MapClockApi();
         return app;
     }
 }
