@@ -9,5 +9,8 @@ public sealed class ClockApiOptions : IKeyedOptions
     /// <summary>/clock needs a LiveKit join token for the session's room.</summary>
     public bool RequireToken { get; set; } = true;
 
-    public IEnumerable<string> Validate() => [];
+    /// <summary>How often an idle clock stream sends a comment, so that proxies and clients see it alive.</summary>
+    public TimeSpan StreamHeartbeat { get; set; } = TimeSpan.FromSeconds(15);
+
+    public IEnumerable<string> Validate() => KeyedOptionsExtensions.Positive(StreamHeartbeat, "ClockApi:StreamHeartbeat");
 }

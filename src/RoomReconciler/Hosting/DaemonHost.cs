@@ -1,4 +1,5 @@
 using Npgsql;
+using Prometheus;
 using RoomReconciler.Clock;
 using RoomReconciler.Database;
 using RoomReconciler.LiveKit;
@@ -34,11 +35,19 @@ public static class DaemonHost
         var connectionString = configuration.BindKeyedOptions<PostgresOptions>().Postgres!;
         builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
         builder.Services.AddSingleton<IStartupCheck, DatabaseCheck>();
+        builder.Services.AddHealthEndpoints();
+        builder.Services.AddClockApi(configuration);
+        builder.Services.AddOpenApi();
 
         builder.Services.AddLiveKit(configuration);
         builder.Services.AddReconciler(configuration, connectionString);
         configure?.Invoke(builder);
         var app = builder.Build();
+        app.UseSerilogRequestLogging(RequestLogging.Configure);
+        app.MapHealthEndpoints();
+        app.MapMetrics();
+        app.MapOpenApi();
+        app.MapClockApi();
         app.MapLiveKitWebhook();
         return app;
     }

@@ -47,3 +47,19 @@ public static class Logging
             }));
     }
 }
+
+/// <summary>
+/// One line per request. Successful reads (clock snapshots, streams, probes, scrapes) are Debug: at thousands a second
+/// they would drown everything else; webhooks, rejections and failures are Information or Error.
+/// </summary>
+public static class RequestLogging
+{
+    public static void Configure(Serilog.AspNetCore.RequestLoggingOptions options)
+    {
+        options.MessageTemplate = "HTTP {RequestMethod} {RequestPath} {StatusCode} in {Elapsed:0.0} ms";
+        options.GetLevel = (context, _, error) =>
+            error is not null || context.Response.StatusCode >= 500 ? LogEventLevel.Error
+            : HttpMethods.IsGet(context.Request.Method) && context.Response.StatusCode < 400 ? LogEventLevel.Debug
+            : LogEventLevel.Information;
+    }
+}

@@ -1,0 +1,112 @@
+using System.Buffers;
+using System.Reflection;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Metadata;
+
+namespace RoomReconciler.Clock;
+
+/// <summary>
+/// The Server-Sent Events answer of GET /clock/{id}/stream: <c>event: clock</c> with the snapshot at once and
+/// after every change, a comment as heartbeat. Ends when the client goes, the session is deleted, the host
+/// stops, or the client stops reading for <see cref="WriteTimeout"/> (then the connection is aborted).
+/// </summary>
+public sealed class ClockStreamResult(ClockSubscriber subscriber, ClockStreams streams, ClockCache cache, DatabaseClock clock)
+    : IResult, IStatusCodeHttpResult, IContentTypeHttpResult, IEndpointMetadataProvider
+{
+    public const string ContentType = "text/event-stream";
+    public static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(10);
+
+    private static readonly byte[] EventPrefix = "event: clock\ndata: "u8.ToArray();
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+    private static readonly byte[] Heartbeat = ": heartbeat\n\n"u8.ToArray();
+
+    int? IStatusCodeHttpResult.StatusCode => StatusCodes.Status200OK;
+    string IContentTypeHttpResult.ContentType => ContentType;
+
+    public async Task ExecuteAsync(HttpContext http)
+    {
+        try
+        {
+            var response = http.Response;
+            response.ContentType = ContentType;
+            response.Headers.CacheControl = "no-store";
+            response.Headers["X-Accel-Buffering"] = "no"; // nginx: pass events through as they come
+            http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            var stopping = http.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+            using var ended = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, stopping);
+            await StreamAsync(http, ended.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // The client left or the host is stopping: the stream simply ends.
+        }
+        finally
+        {
+            streams.Unsubscribe(subscriber);
+        }
+    }
+
+    private async Task StreamAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var sent = long.MinValue;
+        while (true)
+        {
+            if (subscriber.Latest is { } latest && latest.Version > sent)
+            {
+                if (latest.State is null) return; // the session was deleted
+                // Null while the database is down: the next ring retries, and the listener's reconnect refreshes.
+                if (await WithClockTimeAsync(latest) is var (entry, now) && entry.State is { } state)
+                {
+                    sent = entry.Version;
+                    var json = JsonSerializer.SerializeToUtf8Bytes(state.ToSnapshot(now), ClockJsonContext.Default.ClockSnapshot);
+                    if (!await WriteAsync(http, cancellationToken, EventPrefix, json, EventEnd)) return;
+                    subscriber.TakeHeartbeat(); // an event is as good as a heartbeat
+                }
+            }
+            else if (subscriber.TakeHeartbeat() && !await WriteAsync(http, cancellationToken, Heartbeat)) return;
+            await subscriber.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The entry to send and the database's time to show it at: the estimate, or else (the listener is reconnecting)
+    /// a read from the database, which also gives the newest state.
+    /// </summary>
+    private async Task<(ClockEntry, long)?> WithClockTimeAsync(ClockEntry entry)
+    {
+        if (clock.TryGetNow(out var now)) return (entry, now);
+        try
+        {
+            var answer = await cache.LoadAsync(entry.SessionId);
+            subscriber.Offer(answer.Entry);
+            return (subscriber.Latest!, answer.DatabaseNow);
+        }
+        catch (ClockUnavailableException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>False when the client did not take the bytes within <see cref="WriteTimeout"/>: it is cut off so that it holds nothing.</summary>
+    private static async Task<bool> WriteAsync(HttpContext http, CancellationToken cancellationToken, params byte[][] parts)
+    {
+        var body = http.Response.BodyWriter;
+        foreach (var part in parts) body.Write(part);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(WriteTimeout);
+        try
+        {
+            var flushed = await body.FlushAsync(timeout.Token);
+            return !flushed.IsCompleted && !flushed.IsCanceled;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            http.Abort();
+            return false;
+        }
+    }
+
+    public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) =>
+        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), [ContentType]));
+}

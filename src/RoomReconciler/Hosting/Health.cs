@@ -1,0 +1,62 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+using RoomReconciler.Database;
+
+namespace RoomReconciler.Hosting;
+
+/// <summary>/healthz (the process serves) and /readyz (PostgreSQL reachable, migrations current), for probes.</summary>
+public static class Health
+{
+    public static IServiceCollection AddHealthEndpoints(this IServiceCollection services)
+    {
+        services.AddSingleton<Readiness>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
+    {
+        // Liveness never touches the database: an outage there must not get the process restarted.
+        app.MapGet("/healthz", () => TypedResults.Text("ok\n")).WithTags("Health").WithSummary("Liveness: the process is serving");
+        app.MapGet("/readyz", GetReadiness).WithTags("Health").WithSummary("Readiness: PostgreSQL reachable and migrations applied")
+            .Produces<string>(StatusCodes.Status503ServiceUnavailable, "text/plain");
+        return app;
+    }
+
+    public static async Task<ContentHttpResult> GetReadiness(Readiness readiness, HttpResponse response)
+    {
+        response.Headers.CacheControl = "no-store";
+        var problem = await readiness.CheckAsync();
+        return problem is null
+            ? TypedResults.Text("ready\n")
+            : TypedResults.Text($"not ready: {problem}\n", statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+}
+
+/// <summary>
+/// The database check behind /readyz, run at most once per <see cref="CacheFor"/>: probes from every kubelet and
+/// load balancer then share one check instead of each opening a connection and reading the changelog.
+/// </summary>
+public sealed class Readiness(NpgsqlDataSource database, TimeProvider time)
+{
+    public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(2);
+
+    private readonly Lock _gate = new();
+    private Task<string?>? _check;
+    private long _checkedAt;
+
+    /// <returns>null when ready, else what is wrong in one line</returns>
+    public Task<string?> CheckAsync()
+    {
+        lock (_gate)
+        {
+            var running = _check is { IsCompleted: false };
+            if (_check is null || (!running && time.GetElapsedTime(_checkedAt) > CacheFor))
+            {
+                _checkedAt = time.GetTimestamp();
+                // Migrator is synchronous (Evolve): off the request thread.
+                _check = Task.Run(() => new DatabaseCheck(database).CheckAsync(CancellationToken.None));
+            }
+            return _check;
+        }
+    }
+}
