@@ -75,11 +75,15 @@ if [ -n "$demo" ]; then
 fi
 
 log "starting RoomReconciler on $api"
-"$data/bin/daemon/RoomReconciler" run &
-daemon_pid=$!
-pids+=($daemon_pid)
-
-if [ -z "$demo" ]; then wait "$daemon_pid"; exit $?; fi
+if [ -z "$demo" ]; then
+  "$data/bin/daemon/RoomReconciler" run &
+  pids+=($!)
+  wait "${pids[@]}"
+  exit $?
+fi
+# The demo shows the daemon's transition lines and problems beside the narration; the whole log is in .data/daemon.log.
+"$data/bin/daemon/RoomReconciler" run > >(tee "$data/daemon.log" | grep --line-buffered -E ' (WRN|ERR|FTL) |Clock (started|paused|resumed)') 2>&1 &
+pids+=($!)
 
 for _ in $(seq 100); do curl -sf "$api/healthz" >/dev/null && curl -sf "$lk/_simulator/rooms" >/dev/null && break; sleep 0.2; done
 
