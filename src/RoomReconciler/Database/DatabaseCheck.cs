@@ -1,10 +1,11 @@
+using Microsoft.Extensions.Options;
 using Npgsql;
 using RoomReconciler.Hosting;
 
 namespace RoomReconciler.Database;
 
 /// <summary>PostgreSQL reachable, and its migrations current.</summary>
-public sealed class DatabaseCheck(NpgsqlDataSource dataSource) : IStartupCheck
+public sealed class DatabaseCheck(NpgsqlDataSource dataSource, IOptions<PostgresOptions> postgres) : IStartupCheck
 {
     public string Name => "PostgreSQL and migrations";
 
@@ -14,7 +15,7 @@ public sealed class DatabaseCheck(NpgsqlDataSource dataSource) : IStartupCheck
         {
             await using var command = dataSource.CreateCommand("SELECT 1");
             await command.ExecuteScalarAsync(cancellationToken);
-            var status = new Migrator(dataSource.ConnectionString).GetStatus();
+            var status = new Migrator(postgres.Value.Postgres!).GetStatus();
             return status.IsCurrent ? null : status.Describe();
         }
         catch (Exception e) when (e is NpgsqlException or MigrationException or TimeoutException)

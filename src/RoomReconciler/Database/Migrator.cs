@@ -42,6 +42,30 @@ public sealed class Migrator(string connectionString, string? migrationsFolder =
         return new MigrationStatus(applied, pending, problem);
     }
 
+    /// <summary>
+    /// The scripts not yet applied, from one query and the file names alone: cheap enough for every start and
+    /// readiness probe. Checksums are verified by <see cref="Migrate"/> and <see cref="GetStatus"/> (`check`).
+    /// </summary>
+    public async Task<IReadOnlyList<string>> GetPendingAsync(CancellationToken ct)
+    {
+        var available = Directory.Exists(MigrationsFolder)
+            ? Directory.GetFiles(MigrationsFolder, "V*__*.sql")
+                .Select(f => Path.GetFileName(f)).Select(n => n[1..n.IndexOf("__", StringComparison.Ordinal)]).ToList()
+            : throw new MigrationException($"migrations folder {MigrationsFolder} does not exist");
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand(
+            $"SELECT version FROM {ChangelogTable} WHERE type = 0 AND success", connection);
+        var applied = new HashSet<string>();
+        try
+        {
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct)) applied.Add(reader.GetString(0));
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable) { }
+        return available.Where(v => !applied.Contains(v)).Order(StringComparer.Ordinal).ToList();
+    }
+
     private Evolve Create(DbConnection connection, Action<string>? log)
     {
         if (!Directory.Exists(MigrationsFolder))
@@ -82,8 +106,11 @@ public sealed record MigrationStatus(IReadOnlyList<string> Applied, IReadOnlyLis
     public string Describe() => Problem is not null
         ? $"database migrations are invalid: {Problem}"
         : Pending.Count > 0
-            ? $"database migrations are behind: {Pending.Count} pending ({string.Join(", ", Pending)}); run 'RoomReconciler migrate'"
+            ? Behind(Pending)
             : $"database migrations are current (version {Applied.LastOrDefault() ?? "none"})";
+
+    public static string Behind(IReadOnlyList<string> pending) =>
+        $"database migrations are behind: {pending.Count} pending ({string.Join(", ", pending)}); run 'RoomReconciler migrate'";
 }
 
 public sealed class MigrationException(string message, Exception? inner = null) : Exception(message, inner);

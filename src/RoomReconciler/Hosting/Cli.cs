@@ -63,8 +63,8 @@ public static class Cli
     private static async Task<int> RunDaemonAsync(string[] args)
     {
         var app = DaemonHost.Build(args);
-        var status = new Migrator(app.Configuration.BindKeyedOptions<PostgresOptions>().Postgres!).GetStatus();
-        if (!status.IsCurrent) return Fail(status.Describe());
+        var pending = await new Migrator(app.Configuration.BindKeyedOptions<PostgresOptions>().Postgres!).GetPendingAsync(CancellationToken.None);
+        if (pending.Count > 0) return Fail(MigrationStatus.Behind(pending));
         await app.RunAsync();
         return 0;
     }

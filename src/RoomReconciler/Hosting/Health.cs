@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 using RoomReconciler.Database;
@@ -36,7 +37,7 @@ public static class Health
 /// The database check behind /readyz, run at most once per <see cref="CacheFor"/>: probes from every kubelet and
 /// load balancer then share one check instead of each opening a connection and reading the changelog.
 /// </summary>
-public sealed class Readiness(NpgsqlDataSource database, TimeProvider time)
+public sealed class Readiness(IOptions<PostgresOptions> postgres, TimeProvider time)
 {
     public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(2);
 
@@ -53,10 +54,23 @@ public sealed class Readiness(NpgsqlDataSource database, TimeProvider time)
             if (_check is null || (!running && time.GetElapsedTime(_checkedAt) > CacheFor))
             {
                 _checkedAt = time.GetTimestamp();
-                // Migrator is synchronous (Evolve): off the request thread.
-                _check = Task.Run(() => new DatabaseCheck(database).CheckAsync(CancellationToken.None));
+                _check = ReadyAsync();
             }
             return _check;
+        }
+    }
+
+    // One query: reachable, and no script pending. Checksums are `check`'s and `migrate`'s business.
+    private async Task<string?> ReadyAsync()
+    {
+        try
+        {
+            var pending = await new Migrator(postgres.Value.Postgres!).GetPendingAsync(CancellationToken.None);
+            return pending.Count == 0 ? null : MigrationStatus.Behind(pending);
+        }
+        catch (Exception e) when (e is NpgsqlException or MigrationException or TimeoutException)
+        {
+            return $"cannot use the database: {e.Message}";
         }
     }
 }

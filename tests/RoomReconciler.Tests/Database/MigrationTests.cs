@@ -80,6 +80,10 @@ public sealed class MigrationTests
         var status = new Migrator(connectionString, folder).GetStatus();
         Assert.That(status.Pending, Is.EqualTo(new[] { "999" }));
         Assert.That(status.Describe(), Does.StartWith("database migrations are behind: 1 pending"));
+        Assert.That(await new Migrator(connectionString, folder).GetPendingAsync(CancellationToken.None), Is.EqualTo(new[] { "999" }),
+            "the cheap check used at start and by /readyz agrees");
+        var empty = await TestDatabase.CreateEmptyAsync();
+        Assert.That(await new Migrator(empty, folder).GetPendingAsync(CancellationToken.None), Has.Count.EqualTo(Directory.GetFiles(folder, "*.sql").Length));
     }
 
     [Test]
