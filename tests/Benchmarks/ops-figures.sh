@@ -20,7 +20,7 @@ trap cleanup EXIT
 
 as_postgres "$pg_bin/initdb" -D "$work/pg" --auth=trust -U postgres >/dev/null
 as_postgres "$pg_bin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w -o "-p $port -k $work -c listen_addresses=127.0.0.1" start >/dev/null
-dotnet publish src/RoomReconciler -c Release -o "$work/daemon" -v quiet -nologo >/dev/null
+dotnet publish src/RoomReconciler -c Release -r linux-x64 --self-contained false -o "$work/daemon" -v quiet -nologo >/dev/null
 dotnet publish src/LiveKitSimulator -c Release -o "$work/sim" -v quiet -nologo >/dev/null
 "$work/sim/LiveKitSimulator" --urls http://127.0.0.1:17880 --Logging:LogLevel:Default=Warning >/dev/null 2>&1 &
 sim_pid=$!
