@@ -56,11 +56,11 @@ public sealed class ClockStreamResult(ClockSubscriber subscriber, ClockStreams s
             {
                 if (latest.State is null) return; // the session was deleted
                 // Null while the database is down: the next ring retries, and the listener's reconnect refreshes.
-                if (await WithClockTimeAsync(latest) is var (entry, now) && entry.State is { } state)
+                var answer = clock.TryGetNow(out var estimate) ? (latest, estimate) : await WithDatabaseTimeAsync(latest);
+                if (answer is var (entry, now) && entry.State is { } state)
                 {
                     sent = entry.Version;
-                    var json = JsonSerializer.SerializeToUtf8Bytes(state.ToSnapshot(now), ClockJsonContext.Default.ClockSnapshot);
-                    if (!await WriteAsync(http, cancellationToken, EventPrefix, json, EventEnd)) return;
+                    if (!await WriteAsync(http, cancellationToken, Render(entry, state, now))) return;
                     subscriber.TakeHeartbeat(); // an event is as good as a heartbeat
                 }
             }
@@ -69,13 +69,24 @@ public sealed class ClockStreamResult(ClockSubscriber subscriber, ClockStreams s
         }
     }
 
-    /// <summary>
-    /// The entry to send and the database's time to show it at: the estimate, or else (the listener is reconnecting)
-    /// a read from the database, which also gives the newest state.
-    /// </summary>
-    private async Task<(ClockEntry, long)?> WithClockTimeAsync(ClockEntry entry)
+    private static byte[] Render(ClockEntry entry, ClockState state, long now)
     {
-        if (clock.TryGetNow(out var now)) return (entry, now);
+        if (entry.LastEvent is { } rendered && rendered.ServerNow == now) return rendered.Bytes;
+        var json = JsonSerializer.SerializeToUtf8Bytes(state.ToSnapshot(now), ClockJsonContext.Default.ClockSnapshot);
+        var bytes = new byte[EventPrefix.Length + json.Length + EventEnd.Length];
+        EventPrefix.CopyTo(bytes, 0);
+        json.CopyTo(bytes, EventPrefix.Length);
+        EventEnd.CopyTo(bytes, EventPrefix.Length + json.Length);
+        entry.LastEvent = new RenderedEvent(now, bytes);
+        return bytes;
+    }
+
+    /// <summary>
+    /// Without an estimate of the database's clock (the listener is reconnecting), the entry to send and the time
+    /// to show it at come from a read of the database, which also gives the newest state.
+    /// </summary>
+    private async Task<(ClockEntry, long)?> WithDatabaseTimeAsync(ClockEntry entry)
+    {
         try
         {
             var answer = await cache.LoadAsync(entry.SessionId);
@@ -89,18 +100,20 @@ public sealed class ClockStreamResult(ClockSubscriber subscriber, ClockStreams s
     }
 
     /// <summary>False when the client did not take the bytes within <see cref="WriteTimeout"/>: it is cut off so that it holds nothing.</summary>
-    private static async Task<bool> WriteAsync(HttpContext http, CancellationToken cancellationToken, params byte[][] parts)
+    private static async ValueTask<bool> WriteAsync(HttpContext http, CancellationToken cancellationToken, byte[] bytes)
     {
         var body = http.Response.BodyWriter;
-        foreach (var part in parts) body.Write(part);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(WriteTimeout);
+        body.Write(bytes);
+        var flush = body.FlushAsync(cancellationToken);
+        // The usual case: the bytes fit the connection's buffer and no timer is needed. A timer per write would
+        // be a thousand timers per change of a session with a thousand subscribers.
+        if (flush.IsCompletedSuccessfully) return !flush.Result.IsCompleted;
         try
         {
-            var flushed = await body.FlushAsync(timeout.Token);
+            var flushed = await flush.AsTask().WaitAsync(WriteTimeout, cancellationToken);
             return !flushed.IsCompleted && !flushed.IsCanceled;
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (TimeoutException)
         {
             http.Abort();
             return false;

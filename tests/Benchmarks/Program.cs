@@ -1,0 +1,14 @@
+using RoomReconciler.Benchmarks;
+
+// dotnet run -c Release --project tests/Benchmarks -- clock [--seconds=10]
+var command = args.FirstOrDefault(a => !a.StartsWith('-')) ?? "clock";
+var seconds = args.Select(a => a.StartsWith("--seconds=") && int.TryParse(a[10..], out var s) ? s : 0).FirstOrDefault(s => s > 0);
+switch (command)
+{
+    case "clock":
+        await ClockBenchmark.RunAsync(seconds > 0 ? seconds : 10);
+        return 0;
+    default:
+        Console.Error.WriteLine("usage: Benchmarks clock [--seconds=N]   (GET /clock/{id} under wrk vs pgbench session_clock_get, fixed 5k req/s, stream fan-out)");
+        return 2;
+}

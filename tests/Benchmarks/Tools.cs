@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace RoomReconciler.Benchmarks;
+
+/// <summary>Latency percentiles and throughput of one load run.</summary>
+public sealed record LoadResult(double RequestsPerSecond, double P50Ms, double P99Ms, long Errors);
+
+/// <summary>wrk (HTTP) and pgbench (SQL) as child processes, their output parsed.</summary>
+public static partial class Tools
+{
+    public static async Task<string> RunAsync(string file, IEnumerable<string> args, string? workingDirectory = null)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory ?? "" };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {file}");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0) throw new InvalidOperationException($"{file} exited {process.ExitCode}: {await stderr}{await stdout}");
+        return await stdout;
+    }
+
+    /// <summary>wrk with --latency: Requests/sec, and the 50% and 99% lines of its latency distribution.</summary>
+    public static async Task<LoadResult> WrkAsync(Uri address, string script, int connections, int seconds)
+    {
+        var output = await RunAsync("wrk", ["-t2", $"-c{connections}", $"-d{seconds}s", "--latency", "-s", script, address.ToString()]);
+        var errors = NonSuccess().Match(output) is { Success: true } m ? long.Parse(m.Groups[1].Value) : 0;
+        errors += SocketErrors().Matches(output).Sum(x => long.Parse(x.Groups[1].Value));
+        return new LoadResult(double.Parse(RequestsPerSecond().Match(output).Groups[1].Value, CultureInfo.InvariantCulture),
+            Percentile(output, "50"), Percentile(output, "99"), errors);
+    }
+
+    private static double Percentile(string wrkOutput, string percent)
+    {
+        var m = Regex.Match(wrkOutput, $@"^\s+{percent}%\s+([\d.]+)(us|ms|s)\s*$", RegexOptions.Multiline);
+        var value = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        return m.Groups[2].Value switch { "us" => value / 1000, "ms" => value, _ => value * 1000 };
+    }
+
+    /// <summary>pgbench with a per-transaction log, whose latency column gives the percentiles.</summary>
+    public static async Task<LoadResult> PgBenchAsync(int port, string database, string script, int clients, int seconds, int? rate = null)
+    {
+        var folder = Directory.CreateTempSubdirectory("pgbench-").FullName;
+        try
+        {
+            var scriptFile = Path.Combine(folder, "lookup.sql");
+            await File.WriteAllTextAsync(scriptFile, script);
+            string[] args = ["-h", "127.0.0.1", "-p", port.ToString(), "-U", "postgres", "-n", "-M", "prepared", "-c", clients.ToString(),
+                "-j", "2", "-T", seconds.ToString(), "-f", scriptFile, "-l", "--log-prefix", Path.Combine(folder, "log"), database];
+            if (rate is { } r) args = [.. args, "-R", r.ToString()];
+            var output = await RunAsync(PgBin("pgbench"), args, folder);
+            var latencies = Directory.GetFiles(folder, "log*")
+                .SelectMany(File.ReadLines)
+                .Select(line => line.Split(' '))
+                .Select(fields => double.Parse(fields[2], CultureInfo.InvariantCulture) / 1000)
+                .Order().ToArray();
+            var failed = FailedTransactions().Match(output) is { Success: true } f ? long.Parse(f.Groups[1].Value) : 0;
+            return new LoadResult(double.Parse(Tps().Match(output).Groups[1].Value, CultureInfo.InvariantCulture),
+                latencies[(int)(latencies.Length * 0.50)], latencies[(int)(latencies.Length * 0.99)], failed);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>A PostgreSQL client tool of the newest installed server (the one the cluster runs).</summary>
+    private static string PgBin(string tool) =>
+        Directory.GetDirectories("/usr/lib/postgresql").OrderByDescending(d => int.TryParse(Path.GetFileName(d), out var v) ? v : 0)
+            .Select(d => Path.Combine(d, "bin", tool)).First(File.Exists);
+
+    [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")] private static partial Regex RequestsPerSecond();
+    [GeneratedRegex(@"Non-2xx or 3xx responses:\s+(\d+)")] private static partial Regex NonSuccess();
+    [GeneratedRegex(@"(?:connect|read|write|timeout) (\d+)")] private static partial Regex SocketErrors();
+    [GeneratedRegex(@"tps = ([\d.]+)")] private static partial Regex Tps();
+    [GeneratedRegex(@"number of failed transactions: (\d+)")] private static partial Regex FailedTransactions();
+}
