@@ -9,8 +9,8 @@ namespace RoomReconciler.LiveKit;
 
 public static class LiveKitRegistration
 {
-    /// <summary>Responses are small JSON; a larger one is not LiveKit's and fails as Transport.</summary>
-    private const int MaxResponseBytes = 16 * 1024 * 1024;
+    /// <summary>ListRooms of every room is about 400 bytes a room (40 MB at 100k rooms); past this a body fails as Transport.</summary>
+    private const int MaxResponseBytes = 128 * 1024 * 1024;
 
     /// <summary>
     /// The RoomService client (typed HttpClient with the standard resilience handler, budgeted by

@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using LiveKitSimulator;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using RoomReconciler.Database;
+using RoomReconciler.LiveKit;
+using RoomReconciler.Reconciliation;
+using RoomReconciler.Tests.Support;
+
+namespace RoomReconciler.Benchmarks;
+
+/// <summary>
+/// One reconcile tick at 1k, 10k and 100k active sessions against the LiveKit simulator and a real PostgreSQL:
+/// wall time, database round trips, LiveKit calls and memory, beside the naive loop the seed sketches
+/// (ListParticipants and one pause/resume RPC per session per tick), in the same run on the same data.
+/// Each measured tick follows a churn: 0.5% of the rooms lose their customer, 0.5% get theirs back.
+/// </summary>
+public static class TickBenchmark
+{
+    private const double ChurnFraction = 0.005;
+    // The naive loop costs a LiveKit call and a SQL call per session; past this many it is timed on a sample and scaled.
+    private const int NaiveSampleLimit = 10_000;
+
+    public static async Task RunAsync(IReadOnlyList<int> sizes, int ticks)
+    {
+        Console.Error.WriteLine($"tick benchmark: {string.Join(", ", sizes)} sessions, {ticks} measured ticks each, {Environment.ProcessorCount} cores");
+        await using var cluster = await PostgresCluster.StartAsync();
+        var rows = new List<string>();
+        foreach (var size in sizes)
+        {
+            var database = $"tick{size}";
+            await Execute(cluster.ConnectionString(), $"CREATE DATABASE {database}");
+            rows.Add(await MeasureAsync(cluster.ConnectionString(database), size, ticks));
+            NpgsqlConnection.ClearAllPools();
+        }
+        Console.WriteLine();
+        Console.WriteLine("| sessions | tick (median) | naive loop | speed-up | DB round trips / tick | LiveKit calls / tick (rooms changed) | allocated / tick | peak RSS |");
+        Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var row in rows) Console.WriteLine(row);
+    }
+
+    private static async Task<string> MeasureAsync(string connectionString, int size, int ticks)
+    {
+        new Migrator(connectionString, Path.Combine(AppContext.BaseDirectory, "db", "migrations")).Migrate();
+        await using var sim = await SimulatorServer.StartAsync(new SimulatorOptions { WebhooksEnabled = false });
+        var ids = Enumerable.Range(0, size).Select(_ => Guid.NewGuid()).ToArray();
+        await using (var insert = NpgsqlDataSource.Create(connectionString))
+        {
+            await using var command = insert.CreateCommand("""
+                INSERT INTO sessions (id, started_at, last_state_change_at)
+                SELECT id, now() - interval '1 hour', now() - interval '1 hour' FROM unnest($1::uuid[]) id
+                """);
+            command.Parameters.AddWithValue(ids);
+            await command.ExecuteNonQueryAsync();
+        }
+        foreach (var id in ids)
+        {
+            sim.Rooms.Join(id.ToString("D"), "customer");
+            sim.Rooms.Join(id.ToString("D"), "mechanic");
+        }
+
+        var commands = new CommandCounter();
+        await using var services = Services(connectionString, sim.Url, commands);
+        var reconciler = services.GetRequiredService<Reconciler>();
+        await reconciler.ReconcileAllAsync(CancellationToken.None); // the first look reads every room once
+        Console.Error.WriteLine($"  {size}: warmed up");
+
+        var random = new Random(size);
+        var absent = new HashSet<Guid>();
+        var times = new List<double>();
+        var roundTrips = new List<long>();
+        var calls = new List<int>();
+        var changed = new List<int>();
+        var allocated = new List<long>();
+        for (var t = 0; t < ticks; t++)
+        {
+            changed.Add(Churn(sim, ids, absent, random));
+            sim.Calls.Reset();
+            commands.Reset();
+            var allBytes = GC.GetTotalAllocatedBytes(precise: true);
+            var watch = Stopwatch.StartNew();
+            await reconciler.ReconcileAllAsync(CancellationToken.None);
+            times.Add(watch.Elapsed.TotalMilliseconds);
+            allocated.Add(GC.GetTotalAllocatedBytes(precise: true) - allBytes);
+            roundTrips.Add(commands.Count);
+            calls.Add(sim.Calls.Total);
+        }
+
+        var naive = await NaiveLoopAsync(services, ids, Math.Min(size, NaiveSampleLimit));
+        var naiveMs = naive * size / Math.Min(size, NaiveSampleLimit);
+        var tick = Median(times);
+        Console.Error.WriteLine($"  {size}: tick {tick:F0} ms, naive {naiveMs:F0} ms");
+        return $"| {size:N0} | {tick:F0} ms | {naiveMs:F0} ms{(size > NaiveSampleLimit ? " (from 10k)" : "")} | {naiveMs / tick:F0}× " +
+               $"| {roundTrips.Max()} | {calls.Max()} ({changed.Max()}) | {Median(allocated.Select(b => b / 1048576.0).ToList()):F0} MB " +
+               $"| {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576} MB |";
+    }
+
+    /// <summary>Some customers leave, some come back; returns how many rooms changed.</summary>
+    private static int Churn(SimulatorServer sim, Guid[] ids, HashSet<Guid> absent, Random random)
+    {
+        var count = Math.Max(1, (int)(ids.Length * ChurnFraction));
+        foreach (var id in absent.Take(count).ToList())
+        {
+            sim.Rooms.Join(id.ToString("D"), "customer");
+            absent.Remove(id);
+        }
+        var left = 0;
+        while (left < count)
+        {
+            var id = ids[random.Next(ids.Length)];
+            if (!absent.Add(id)) continue;
+            sim.Rooms.Leave(id.ToString("D"), "customer");
+            left++;
+        }
+        return count * 2;
+    }
+
+    /// <summary>The seed's option B: per session, ask LiveKit for its participants and call pause or resume.</summary>
+    private static async Task<double> NaiveLoopAsync(ServiceProvider services, Guid[] ids, int sample)
+    {
+        var client = services.GetRequiredService<RoomServiceClient>();
+        var dataSource = services.GetRequiredService<NpgsqlDataSource>();
+        var watch = Stopwatch.StartNew();
+        foreach (var id in ids.Take(sample))
+        {
+            var participants = await client.ListParticipants(id.ToString("D"), CancellationToken.None);
+            var present = participants.Count(p => p.Kind == RoomReconciler.LiveKit.ParticipantKind.Standard && !p.IsHidden);
+            await using var command = dataSource.CreateCommand(present < 2
+                ? "SELECT session_clock_pause($1, 'participant_disconnected')"
+                : "SELECT session_clock_resume($1, 'participants_reconnected')");
+            command.Parameters.AddWithValue(id);
+            await command.ExecuteScalarAsync();
+        }
+        return watch.Elapsed.TotalMilliseconds;
+    }
+
+    private static ServiceProvider Services(string connectionString, string liveKitUrl, CommandCounter commands)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["LiveKit:Url"] = liveKitUrl, ["LiveKit:ApiKey"] = "devkey", ["LiveKit:ApiSecret"] = "secret",
+            ["Reconciler:GracePeriod"] = "00:00:00", ["Reconciler:PollInterval"] = "00:00:10",
+        }).Build();
+        var services = new ServiceCollection()
+            .AddLogging(b => b.SetMinimumLevel(LogLevel.Warning))
+            .AddSingleton<IConfiguration>(configuration);
+        services.AddLiveKit(configuration);
+        services.AddSingleton(new NpgsqlDataSourceBuilder(connectionString).UseLoggerFactory(commands.LoggerFactory).Build());
+        services.AddSingleton<SessionStore>();
+        services.AddSingleton<RoomReconcileQueue>();
+        services.AddTransient<Reconciler>();
+        services.AddTransient<ILiveKitRooms, LiveKitRooms>();
+        return services.BuildServiceProvider();
+    }
+
+    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    private static async Task Execute(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Counts the commands Npgsql sends (its Debug "Executing" log line), i.e. the database round trips.</summary>
+    private sealed class CommandCounter : ILoggerProvider, ILogger
+    {
+        private long _count;
+        public long Count => Interlocked.Read(ref _count);
+        public void Reset() => Interlocked.Exchange(ref _count, 0);
+        public ILoggerFactory LoggerFactory => Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(this));
+        public ILogger CreateLogger(string categoryName) => categoryName == "Npgsql.Command" ? this : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Debug;
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (formatter(state, exception).StartsWith("Command execution completed", StringComparison.Ordinal)) Interlocked.Increment(ref _count);
+        }
+        public void Dispose() { }
+    }
+}
