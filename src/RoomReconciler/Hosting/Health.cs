@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using RoomReconciler.Database;
 
@@ -36,7 +37,7 @@ public static class Health
 /// The database check behind /readyz, run at most once per <see cref="CacheFor"/>: probes from every kubelet and
 /// load balancer then share one check instead of each opening a connection and reading the changelog.
 /// </summary>
-public sealed class Readiness(NpgsqlDataSource database, TimeProvider time)
+public sealed class Readiness(NpgsqlDataSource database, IOptions<PostgresOptions> postgres, TimeProvider time)
 {
     public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(2);
 
@@ -54,9 +55,24 @@ public sealed class Readiness(NpgsqlDataSource database, TimeProvider time)
             {
                 _checkedAt = time.GetTimestamp();
                 // Migrator is synchronous (Evolve): off the request thread.
-                _check = Task.Run(() => new DatabaseCheck(database).CheckAsync(CancellationToken.None));
+                _check = Task.Run(CheckNowAsync);
             }
             return _check;
+        }
+    }
+
+    private async Task<string?> CheckNowAsync()
+    {
+        try
+        {
+            await using (await database.OpenConnectionAsync()) { }
+            // The configured connection string: a data source's ConnectionString has the password removed.
+            var status = new Migrator(postgres.Value.Postgres!).GetStatus();
+            return status.IsCurrent ? null : status.Describe();
+        }
+        catch (Exception e) when (e is NpgsqlException or MigrationException or TimeoutException)
+        {
+            return $"cannot use the database: {e.Message}";
         }
     }
 }
