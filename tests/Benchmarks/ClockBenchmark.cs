@@ -101,7 +101,7 @@ public static class ClockBenchmark
     }
 
     private static string Table(LoadResult http, (int Clients, LoadResult Result) sql, LoadResult httpFixed, LoadResult sqlFixed,
-        (double P50, double P99, int Samples) fanOut, int fixedConnections)
+        (double P50, double P99, int Samples, double CpuMicrosecondsPerDelivery) fanOut, int fixedConnections)
     {
         static string N(double v) => v.ToString("#,0", CultureInfo.InvariantCulture);
         static string Ms(double v) => v.ToString("0.00", CultureInfo.InvariantCulture);
@@ -115,6 +115,9 @@ public static class ClockBenchmark
             | at a fixed rate: achieved req/s | {N(httpFixed.RequestsPerSecond)} ({fixedConnections} conns) | {N(sqlFixed.RequestsPerSecond)} (-R {FixedRate}) | |
             | at a fixed rate: p50 / p99 ms | {Ms(httpFixed.P50Ms)} / **{Ms(httpFixed.P99Ms)}** | {Ms(sqlFixed.P50Ms)} / {Ms(sqlFixed.P99Ms)} | p99 target ≤ 5 ms {(httpFixed.P99Ms <= 5 ? "✓" : "✗")} |
             | pause commit → {Subscribers} stream subscribers, p50 / p99 ms ({fanOut.Samples} deliveries) | {Ms(fanOut.P50)} / **{Ms(fanOut.P99)}** | — | p99 target ≤ 100 ms {(fanOut.P99 <= 100 ? "✓" : "✗")} |
+            | CPU per stream delivery (server and subscribers, both in this process), µs | {fanOut.CpuMicrosecondsPerDelivery:0} | — | |
+
+            load average when done: {File.ReadAllText("/proc/loadavg").Split(' ')[0]} on {Environment.ProcessorCount} cores (other processes share them)
             """;
     }
 

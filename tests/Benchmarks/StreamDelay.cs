@@ -8,7 +8,7 @@ namespace RoomReconciler.Benchmarks;
 /// <summary>The delay from a clock change's commit to its event at each of many subscribers of one session.</summary>
 public static class StreamDelay
 {
-    public static async Task<(double P50, double P99, int Samples)> MeasureAsync(
+    public static async Task<(double P50, double P99, int Samples, double CpuMicrosecondsPerDelivery)> MeasureAsync(
         Uri address, string connectionString, Guid session, string token, int subscribers, int changes)
     {
         using var stop = new CancellationTokenSource();
@@ -43,8 +43,10 @@ public static class StreamDelay
         if (!connected.Wait(TimeSpan.FromSeconds(60))) throw new TimeoutException("the subscribers did not all connect");
         await using var database = NpgsqlDataSource.Create(connectionString);
         var delays = new List<double>();
+        var cpu = TimeSpan.Zero;
         for (var c = 0; c < changes; c++)
         {
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             Volatile.Write(ref current, c);
             await using var command = database.CreateCommand($"SELECT session_clock_{(expectPaused[c] ? "pause" : "resume")}($1, 'benchmark')");
             command.Parameters.AddWithValue(session);
@@ -53,6 +55,7 @@ public static class StreamDelay
             var deadline = Stopwatch.StartNew();
             while (Enumerable.Range(0, subscribers).Any(s => Volatile.Read(ref received[c, s]) == 0) && deadline.Elapsed < TimeSpan.FromSeconds(10))
                 await Task.Delay(5);
+            cpu += Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
             for (var s = 0; s < subscribers; s++)
                 delays.Add(received[c, s] == 0 ? double.PositiveInfinity : Stopwatch.GetElapsedTime(sent, received[c, s]).TotalMilliseconds);
             await Task.Delay(200);
@@ -60,6 +63,6 @@ public static class StreamDelay
         await stop.CancelAsync();
         try { await Task.WhenAll(readers); } catch (OperationCanceledException) { }
         delays.Sort();
-        return (delays[delays.Count / 2], delays[(int)(delays.Count * 0.99)], delays.Count);
+        return (delays[delays.Count / 2], delays[(int)(delays.Count * 0.99)], delays.Count, cpu.TotalMicroseconds / delays.Count);
     }
 }

@@ -23,10 +23,15 @@ public sealed record ClockState(Guid SessionId, long? StartedAt, long? EndedAt, 
     /// </summary>
     public long Floor => Math.Max(StartedAt ?? 0, Math.Max(EndedAt ?? 0, LastStateChangeAt ?? 0));
 
+    // Formatted once per state rather than once per request; derived from the parameters, so equality is unchanged.
+    private string? StartedIso { get; } = Iso(StartedAt);
+    private string? EndedIso { get; } = Iso(EndedAt);
+    private string? LastStateChangeIso { get; } = Iso(LastStateChangeAt);
+
     public ClockSnapshot ToSnapshot(long now)
     {
         now = Math.Max(now, Floor);
-        return new ClockSnapshot(SessionId, Iso(StartedAt), Iso(EndedAt), IsPaused, TotalPausedMs, Iso(LastStateChangeAt), Iso(now)!, ElapsedMs(now));
+        return new ClockSnapshot(SessionId, StartedIso, EndedIso, IsPaused, TotalPausedMs, LastStateChangeIso, Iso(now)!, ElapsedMs(now));
     }
 
     /// <summary>ISO-8601 UTC with milliseconds, as session_clock_iso writes it.</summary>
