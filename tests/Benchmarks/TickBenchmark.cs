@@ -65,7 +65,11 @@ public static class TickBenchmark
         await using var services = Services(connectionString, sim.Url, commands);
         var reconciler = services.GetRequiredService<Reconciler>();
         await reconciler.ReconcileAllAsync(CancellationToken.None); // the first look reads every room once
-        Console.Error.WriteLine($"  {size}: warmed up");
+        await using (var check = NpgsqlDataSource.Create(connectionString))
+        {
+            await using var count = check.CreateCommand("SELECT count(*) FROM session_presence WHERE room_sid IS NOT NULL");
+            Console.Error.WriteLine($"  {size}: warmed up; {await count.ExecuteScalarAsync()} rooms remembered");
+        }
 
         var random = new Random(size);
         var absent = new HashSet<Guid>();

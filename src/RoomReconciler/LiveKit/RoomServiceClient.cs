@@ -100,7 +100,8 @@ public sealed class RoomServiceClient(HttpClient http, ServerTokens tokens)
         }
         finally
         {
-            LiveKitMetrics.Calls.WithLabels(method, outcome).Inc();
+            Hosting.Metrics.LiveKitCalls.WithLabels(method).Inc();
+            if (outcome is not ("ok" or "cancelled")) Hosting.Metrics.LiveKitErrors.WithLabels(method, outcome).Inc();
         }
     }
 

@@ -32,7 +32,7 @@ public static class WebhookEndpoint
         var body = await ReadBodyAsync(request, ct);
         if (body is null)
         {
-            LiveKitMetrics.Webhooks.WithLabels("too_large").Inc();
+            Hosting.Metrics.WebhooksRejected.WithLabels("too_large").Inc();
             return TypedResults.Problem($"the body exceeds {MaxBodyBytes} bytes", statusCode: StatusCodes.Status413PayloadTooLarge);
         }
 
@@ -42,7 +42,7 @@ public static class WebhookEndpoint
         catch (MalformedWebhookException e)
         {
             logger.LogWarning("Rejected a LiveKit webhook: {Reason}", e.Message);
-            LiveKitMetrics.Webhooks.WithLabels("malformed").Inc();
+            Hosting.Metrics.WebhooksRejected.WithLabels("malformed").Inc();
             return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status400BadRequest);
         }
 
@@ -53,20 +53,20 @@ public static class WebhookEndpoint
             // Not a 500 with a trace: LiveKit retries a 503, and the event is recorded once the database is back.
             logger.LogWarning("Cannot record LiveKit webhook {EventId}: {Error}; answered 503 so that LiveKit retries",
                 evt.Id, e.Message);
-            LiveKitMetrics.Webhooks.WithLabels("unavailable").Inc();
+            Hosting.Metrics.WebhooksRejected.WithLabels("unavailable").Inc();
             return TypedResults.Problem("the event cannot be recorded now; retry", statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
         if (isNew) dispatcher.TryEnqueue(evt);
         else logger.LogDebug("Duplicate LiveKit webhook {EventId} ({Event}) ignored", evt.Id, evt.Event);
-        LiveKitMetrics.Webhooks.WithLabels(isNew ? "accepted" : "duplicate").Inc();
+        Hosting.Metrics.WebhooksAccepted.WithLabels(isNew ? evt.Event : "duplicate").Inc();
         return TypedResults.Ok();
     }
 
     private static UnauthorizedHttpResult Reject(ILogger logger, string reason)
     {
         logger.LogWarning("Rejected a LiveKit webhook: {Reason}", reason);
-        LiveKitMetrics.Webhooks.WithLabels("unauthorized").Inc();
+        Hosting.Metrics.WebhooksRejected.WithLabels("signature").Inc();
         return TypedResults.Unauthorized();
     }
 

@@ -15,9 +15,11 @@ public sealed class ReconcileJob(Reconciler reconciler, ILogger<ReconcileJob> lo
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
+        Hosting.Metrics.Ticks.Inc();
         try
         {
             var tick = await reconciler.ReconcileAllAsync(cancellationToken);
+            if (tick.LiveKitFailed) Hosting.Metrics.TickFailures.Inc();
             log.LogDebug("Tick: {Sessions} sessions, {Lookups} ListParticipants, {Transitions} transitions, LiveKit {LiveKit} in {Ms:F1} ms",
                 tick.Sessions, tick.ParticipantLookups, tick.Transitions, tick.LiveKitFailed ? "unreadable" : "ok",
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -30,6 +32,11 @@ public sealed class ReconcileJob(Reconciler reconciler, ILogger<ReconcileJob> lo
         {
             // The database is away; the next tick tries again. Nothing was half-applied: apply is one statement.
             log.LogWarning("Tick failed, database unavailable: {Reason}", e.Message);
+            Hosting.Metrics.TickFailures.Inc();
+        }
+        finally
+        {
+            Hosting.Metrics.TickDuration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }
 }

@@ -119,11 +119,14 @@ public sealed class Reconciler(
         foreach (var t in applied)
         {
             if (t.Outcome == "changed")
+            {
+                Hosting.Metrics.Transitions.WithLabels(t.EventType ?? "", source).Inc();
                 log.LogInformation(
                     "Clock {Transition} session={SessionId} room={Room} {From} -> {To} effective={EffectiveAt:yyyy-MM-ddTHH:mm:ss.fffZ} lag_ms={LagMs} reason={Reason} source={Source}",
                     t.EventType, t.SessionId, settings.RoomName(t.SessionId), From(t.EventType), To(t.EventType), t.EffectiveAt?.UtcDateTime,
                     (long)((t.CreatedAt - t.EffectiveAt) ?? TimeSpan.Zero).TotalMilliseconds,
                     reasons[(t.SessionId, t.EventType ?? "")].FirstOrDefault(), source);
+            }
             else if (t.Outcome != "unchanged")
                 log.LogDebug("Decision for session {SessionId} not applied: {Outcome}", t.SessionId, t.Outcome);
         }

@@ -152,7 +152,7 @@ public sealed class RobustnessScenarioTests
     {
         _host = await ScenarioHost.CreateAsync(webhooks: false);
         _host.LiveKit.Webhooks.Enabled = false;
-        await _host.StartDaemonAsync();
+        var daemon = await _host.StartDaemonAsync();
         var (session, startedAt) = await RunningSessionAsync();
         Assert.That(startedAt, Is.EqualTo(_host.JoinedAt(session, "mechanic")).Within(TimeSpan.FromMilliseconds(1)));
 
@@ -165,6 +165,12 @@ public sealed class RobustnessScenarioTests
         var resumed = await _host.UntilClockAsync(session, c => !c.Paused(), TimeSpan.FromSeconds(2), "the resume");
         Assert.That(resumed.Time("last_state_change_at"), Is.EqualTo(_host.JoinedAt(session, "customer")).Within(TimeSpan.FromMilliseconds(1)));
         Assert.That((await _host.Db.EventsAsync(session)).Select(e => e.Source), Has.All.EqualTo("poll"));
+
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync(daemon + "/metrics");
+        Assert.That(metrics, Does.Match(@"roomreconciler_clock_transitions_total\{kind=""paused"",source=""poll""\} [1-9]"));
+        Assert.That(metrics, Does.Match(@"roomreconciler_reconcile_ticks_total [1-9]"));
+        Assert.That(metrics, Does.Match(@"roomreconciler_livekit_calls_total\{method=""ListRooms""\} [1-9]"));
     }
 
     private async Task<DateTime?> BelowSinceAsync(Guid session)

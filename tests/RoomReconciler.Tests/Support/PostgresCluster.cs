@@ -39,11 +39,18 @@ public sealed class PostgresCluster : IAsyncDisposable
         var cluster = new PostgresCluster(FindBinDir(), root, FreePort());
         if (cluster._asPostgresUser) await Run("chown", ["-R", "postgres", root]);
         await cluster.RunPg("initdb", ["-D", cluster._dataDir, "--auth=trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C"]);
-        await cluster.StartServerAsync();
+        await cluster.StartServerProcessAsync();
         return cluster;
     }
 
-    public Task StartServerAsync() => RunPg("pg_ctl", ["-D", _dataDir, "-l", Path.Combine(_root, "server.log"), "-w", "-t", "60", "-o",
+    public async Task StartServerAsync()
+    {
+        await StartServerProcessAsync();
+        // Pooled connections from before a restart are dead; the next user would get "Exception while reading from stream".
+        NpgsqlConnection.ClearAllPools();
+    }
+
+    private Task StartServerProcessAsync() => RunPg("pg_ctl", ["-D", _dataDir, "-l", Path.Combine(_root, "server.log"), "-w", "-t", "60", "-o",
         $"-p {Port} -k {_root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=400",
         "start"]);
 
