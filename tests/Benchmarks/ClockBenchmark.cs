@@ -33,11 +33,11 @@ public static class ClockBenchmark
     {
         Log($"starting a throwaway PostgreSQL; {Sessions} sessions; {seconds} s per run on {Environment.ProcessorCount} cores");
         await using var cluster = await PostgresCluster.StartAsync();
-        await ExecuteAsync(cluster.ConnectionString(), $"CREATE DATABASE {Database}");
+        await PostgresCluster.ExecuteAsync(cluster.ConnectionString(), $"CREATE DATABASE {Database}");
         var connectionString = cluster.ConnectionString(Database);
         new Migrator(connectionString, Path.Combine(AppContext.BaseDirectory, "db", "migrations")).Migrate();
         // Ids the SQL side can compute from a number too (pgbench has no uuids): md5(n)::uuid.
-        await ExecuteAsync(connectionString, $"""
+        await PostgresCluster.ExecuteAsync(connectionString, $"""
             INSERT INTO sessions (id, started_at, last_state_change_at)
             SELECT md5(n::text)::uuid, now() - interval '10 minutes', now() - interval '10 minutes' FROM generate_series(1, {Sessions}) n
             """);
@@ -156,13 +156,6 @@ public static class ClockBenchmark
         }
     }
 
-    private static async Task ExecuteAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
 
     private static void Log(string message) => Console.Error.WriteLine($"{DateTime.Now:HH:mm:ss} {message}");
 }

@@ -31,7 +31,7 @@ public static class TickBenchmark
         foreach (var size in sizes)
         {
             var database = $"tick{size}";
-            await Execute(cluster.ConnectionString(), $"CREATE DATABASE {database}");
+            await PostgresCluster.ExecuteAsync(cluster.ConnectionString(), $"CREATE DATABASE {database}");
             rows.Add(await MeasureAsync(cluster.ConnectionString(database), size, ticks));
             NpgsqlConnection.ClearAllPools();
         }
@@ -161,13 +161,6 @@ public static class TickBenchmark
 
     private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
-    private static async Task Execute(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
 
     /// <summary>Counts the commands Npgsql sends (its Debug "Executing" log line), i.e. the database round trips.</summary>
     private sealed class CommandCounter : ILoggerProvider, ILogger

@@ -57,6 +57,15 @@ public sealed class PostgresCluster : IAsyncDisposable
     /// <summary>Stops the server immediately (in-flight transactions are lost), as a crash or a restart would.</summary>
     public Task StopServerAsync() => RunPg("pg_ctl", ["-D", _dataDir, "-m", "immediate", "-w", "stop"]);
 
+    /// <summary>Runs one statement on its own connection (CREATE DATABASE cannot run in a transaction block).</summary>
+    public static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();

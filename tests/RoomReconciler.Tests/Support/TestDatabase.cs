@@ -80,12 +80,6 @@ namespace RoomReconciler.Tests.Support
             return new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name }.ConnectionString;
         }
 
-        public static async Task ExecuteAsync(string connectionString, string sql)
-        {
-            await using var connection = new NpgsqlConnection(connectionString);
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand(sql, connection);
-            await command.ExecuteNonQueryAsync();
-        }
+        public static Task ExecuteAsync(string connectionString, string sql) => PostgresCluster.ExecuteAsync(connectionString, sql);
     }
 }
