@@ -91,7 +91,9 @@ public static class TimelineBuilder
 
         if (presence is not null)
         {
-            people.Saw(presence.Participants, presence.ObservedAt, presence.BelowSince ?? presence.ObservedAt, onlyLeaving: true);
+            // The reconciler stops looking at a session once it has ended: a later look says nothing about the session.
+            var leftAt = presence.BelowSince ?? presence.ObservedAt;
+            people.Saw(presence.Participants, presence.ObservedAt, leftAt > end ? end : leftAt, onlyLeaving: true);
             if (presence.BelowSince is { } below && clock is { StartedAt: not null, EndedAt: null, IsPaused: false })
             {
                 var deadline = below + rules.GracePeriod;
