@@ -53,14 +53,26 @@ public sealed class BrowserClockTests
         return page;
     }
 
-    /// <summary>Reads the page between two readings of the database's clock and checks both views against the server.</summary>
+    /// <summary>
+    /// Reads the page between two readings of the database's clock and checks both views against the server. On a busy
+    /// machine a reading can take long, and a wide window would loosen the check: the page is read again until the
+    /// window is at most <see cref="MaxWindowMs"/> wide (or the tries are used up).
+    /// </summary>
     private async Task<View[]> AssertMatchesServerAsync(IPage page, Guid session, string what)
     {
         var snapshot = await _host.System.ClockAsync(session);
-        var before = await _host.System.Db.NowAsync();
-        var views = await ReadAsync(page);
-        var after = await _host.System.Db.NowAsync();
-        var (low, high) = (BrowserHost.ServerElapsedAt(snapshot, before), BrowserHost.ServerElapsedAt(snapshot, after));
+        View[] views;
+        long low, high;
+        double window;
+        var tries = 0;
+        do
+        {
+            var before = await _host.System.Db.NowAsync();
+            views = await ReadAsync(page);
+            var after = await _host.System.Db.NowAsync();
+            (low, high) = (BrowserHost.ServerElapsedAt(snapshot, before), BrowserHost.ServerElapsedAt(snapshot, after));
+            window = (after - before).TotalMilliseconds;
+        } while (++tries < 10 && window > MaxWindowMs);
         foreach (var (v, i) in views.Select((v, i) => (v, i)))
         {
             Assert.That(v.Ms, Is.InRange(low - ToleranceMs, high + ToleranceMs),
@@ -68,6 +80,26 @@ public sealed class BrowserClockTests
             Assert.That(v.Paused, Is.EqualTo(snapshot.Paused()), $"{what}: view {i + 1} paused");
         }
         return views;
+    }
+
+    private const double MaxWindowMs = 30;
+
+    /// <summary>
+    /// The browser's clock (performance.timeOrigin + now(), as the page stamps its changes) minus the database's,
+    /// from the narrowest of a few bracketed readings: the two are the same clock only when PostgreSQL is local.
+    /// </summary>
+    private async Task<double> BrowserMinusDatabaseMsAsync(IPage page)
+    {
+        var (width, offset) = (double.MaxValue, 0.0);
+        for (var i = 0; i < 5; i++)
+        {
+            var before = await _host.System.Db.NowAsync();
+            var browser = await page.EvaluateAsync<double>("() => performance.timeOrigin + performance.now()");
+            var after = await _host.System.Db.NowAsync();
+            var w = (after - before).TotalMilliseconds;
+            if (w < width) (width, offset) = (w, browser - (before - DateTime.UnixEpoch).TotalMilliseconds - w / 2);
+        }
+        return offset;
     }
 
     [Test]
@@ -100,6 +132,7 @@ public sealed class BrowserClockTests
     {
         var session = await _host.RunningSessionAsync();
         var pages = new[] { await OpenDemoAsync(session), await OpenDemoAsync(session) };
+        var offsets = new[] { await BrowserMinusDatabaseMsAsync(pages[0]), await BrowserMinusDatabaseMsAsync(pages[1]) };
         foreach (var page in pages)
             await page.WaitForSelectorAsync("#presence[data-participants='customer,mechanic']", new() { State = WaitForSelectorState.Attached });
 
@@ -120,7 +153,7 @@ public sealed class BrowserClockTests
             foreach (var (v, i) in (await ReadAsync(page)).Select((v, i) => (v, i)))
             {
                 Assert.That(v.Ms, Is.EqualTo(snapshot.Elapsed()), $"page {p + 1} view {i + 1} shows the billed value, frozen");
-                AssertShownSoonAfter(v.PausedChangedAt, pausedCommit, $"page {p + 1} view {i + 1}: pause");
+                AssertShownSoonAfter(v.PausedChangedAt - offsets[p], pausedCommit, $"page {p + 1} view {i + 1}: pause");
             }
             await page.WaitForSelectorAsync("#presence[data-participants='mechanic']", new() { State = WaitForSelectorState.Attached });
         }
@@ -133,12 +166,12 @@ public sealed class BrowserClockTests
         foreach (var (page, p) in pages.Select((page, p) => (page, p)))
         {
             foreach (var (v, i) in (await ReadAsync(page)).Select((v, i) => (v, i)))
-                AssertShownSoonAfter(v.PausedChangedAt, resumedCommit, $"page {p + 1} view {i + 1}: resume");
+                AssertShownSoonAfter(v.PausedChangedAt - offsets[p], resumedCommit, $"page {p + 1} view {i + 1}: resume");
             await AssertMatchesServerAsync(page, session, $"page {p + 1} after the resume");
         }
     }
 
-    /// <summary>The page's own record of when it showed the change (the browser's clock: this machine's, like PostgreSQL's).</summary>
+    /// <summary>The page's own record of when it showed the change, on the database's clock, against the event's commit.</summary>
     private static void AssertShownSoonAfter(double shownAtEpochMs, DateTime committedAt, string what)
     {
         var committed = (committedAt - DateTime.UnixEpoch).TotalMilliseconds;
