@@ -7,6 +7,9 @@ cd "$(dirname "$0")"
 
 require_dotnet
 postgres_bin >/dev/null
+require_chromium
+# The browser tests (tests/RoomReconciler.Tests/Browser, counted with the dotnet tests) launch that Chromium.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 results=.test-results
 rm -rf "$results" && mkdir -p "$results"

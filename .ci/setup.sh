@@ -36,6 +36,11 @@ require_node() {
   command -v node >/dev/null || { log "installing Node.js"; apt_install nodejs npm >/dev/null; }
 }
 
+# Debian's Chromium, for the browser tests: Playwright drives /usr/bin/chromium and never downloads a browser of its own.
+require_chromium() {
+  [ -x /usr/bin/chromium ] || { log "installing Chromium (Debian package chromium)"; apt_install chromium >/dev/null; }
+}
+
 # Runs a PostgreSQL tool as the postgres user when we are root (initdb and postgres refuse root).
 as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi

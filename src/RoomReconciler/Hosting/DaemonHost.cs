@@ -2,8 +2,10 @@ using Npgsql;
 using Prometheus;
 using RoomReconciler.Clock;
 using RoomReconciler.Database;
+using RoomReconciler.Demo;
 using RoomReconciler.LiveKit;
 using RoomReconciler.Reconciliation;
+using RoomReconciler.Timeline;
 using Serilog;
 
 namespace RoomReconciler.Hosting;
@@ -37,6 +39,8 @@ public static class DaemonHost
         builder.Services.AddSingleton<IStartupCheck, DatabaseCheck>();
         builder.Services.AddHealthEndpoints();
         builder.Services.AddClockApi(configuration);
+        builder.Services.AddTimelineApi();
+        builder.Services.AddDemoPage(configuration);
         builder.Services.AddOpenApi();
 
         builder.Services.AddLiveKit(configuration);
@@ -48,6 +52,8 @@ public static class DaemonHost
         app.MapMetrics();
         app.MapOpenApi();
         app.MapClockApi();
+        app.MapTimelineApi();
+        app.MapDemoPage();
         app.MapLiveKitWebhook();
         return app;
     }

@@ -1,0 +1,46 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using RoomReconciler.Hosting;
+using RoomReconciler.Timeline;
+
+namespace RoomReconciler.Demo;
+
+public sealed class DemoOptions : IKeyedOptions
+{
+    public static string Section => "Demo";
+
+    /// <summary>Serve GET /demo/{id}. Off by default: production configuration must not serve it.</summary>
+    public bool Enabled { get; set; }
+
+    public IEnumerable<string> Validate() => [];
+}
+
+/// <summary>
+/// GET /demo/{sessionId}: two clocks of one session side by side (the customer's and the mechanic's view), each its
+/// own <c>createSessionClock</c> from src/clock-client/session-clock.js as the daemon serves it, the participants'
+/// presence and a link to the timeline. Mapped only when <c>Demo:Enabled</c> is true; otherwise the routes are 404.
+/// </summary>
+public static class DemoPage
+{
+    public const string PageResource = "RoomReconciler.Demo.demo.html";
+    public const string ClockModuleResource = "RoomReconciler.Demo.session-clock.js";
+
+    public static IServiceCollection AddDemoPage(this IServiceCollection services, IConfiguration configuration) =>
+        services.AddKeyedOptions<DemoOptions>(configuration);
+
+    public static IEndpointRouteBuilder MapDemoPage(this IEndpointRouteBuilder app)
+    {
+        if (!app.ServiceProvider.GetRequiredService<IOptions<DemoOptions>>().Value.Enabled) return app;
+        var demo = app.MapGroup("/demo").WithTags("Demo").ExcludeFromDescription();
+        demo.MapGet("/assets/session-clock.js", (HttpResponse response) =>
+            EmbeddedPage.Serve(response, ClockModuleResource, "text/javascript; charset=utf-8"));
+        demo.MapGet("/{sessionId}", GetDemo);
+        return app;
+    }
+
+    public static Results<ContentHttpResult, ProblemHttpResult> GetDemo(string sessionId, HttpResponse response) =>
+        Guid.TryParseExact(sessionId, "D", out _)
+            ? EmbeddedPage.Serve(response, PageResource, "text/html; charset=utf-8")
+            : TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed session id",
+                detail: "the session id must be a UUID such as 3f2504e0-4f89-41d3-9a0c-0305e82c3301");
+}

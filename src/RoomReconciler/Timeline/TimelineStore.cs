@@ -1,0 +1,51 @@
+using System.Text.Json;
+using Npgsql;
+
+namespace RoomReconciler.Timeline;
+
+/// <summary>Reads one session's clock, events and presence in one statement, so all three come from one snapshot.</summary>
+public sealed class TimelineStore(NpgsqlDataSource database)
+{
+    private const string Query = """
+        SELECT session_clock_get($1)::text,
+               (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                           'id', e.id, 'type', e.event_type, 'reason', e.reason,
+                           'effective_at', session_clock_iso(e.effective_at), 'created_at', session_clock_iso(e.created_at),
+                           'source', e.source, 'details', e.details) ORDER BY e.id), '[]'::jsonb)
+                FROM session_events e WHERE e.session_id = $1)::text,
+               (SELECT jsonb_build_object(
+                           'participants', to_jsonb(p.participants), 'below_since', session_clock_iso(p.below_since),
+                           'observed_at', session_clock_iso(p.observed_at), 'source', p.source)
+                FROM session_presence p WHERE p.session_id = $1)::text
+        """;
+
+    /// <returns>null for an unknown session</returns>
+    public async Task<(StoredClock Clock, IReadOnlyList<StoredEvent> Events, StoredPresence? Presence)?> LoadAsync(Guid sessionId, CancellationToken ct)
+    {
+        await using var command = database.CreateCommand(Query);
+        command.Parameters.AddWithValue(sessionId);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct) || reader.IsDBNull(0)) return null;
+        using var clock = JsonDocument.Parse(reader.GetString(0));
+        using var events = JsonDocument.Parse(reader.GetString(1));
+        using var presence = reader.IsDBNull(2) ? null : JsonDocument.Parse(reader.GetString(2));
+        return (ReadClock(clock.RootElement), events.RootElement.EnumerateArray().Select(ReadEvent).ToList(),
+            presence is null ? null : ReadPresence(presence.RootElement));
+    }
+
+    private static StoredClock ReadClock(JsonElement c) => new(
+        c.GetProperty("session_id").GetGuid(), Iso.Parse(c.GetProperty("started_at")), Iso.Parse(c.GetProperty("ended_at")),
+        c.GetProperty("is_paused").GetBoolean(), c.GetProperty("total_paused_ms").GetInt64(),
+        Iso.Parse(c.GetProperty("last_state_change_at")), Iso.Parse(c.GetProperty("server_now"))!.Value,
+        c.GetProperty("elapsed_ms").GetInt64());
+
+    private static StoredEvent ReadEvent(JsonElement e) => new(
+        e.GetProperty("id").GetInt64(), e.GetProperty("type").GetString()!,
+        e.GetProperty("reason").ValueKind == JsonValueKind.String ? e.GetProperty("reason").GetString() : null,
+        Iso.Parse(e.GetProperty("effective_at"))!.Value, Iso.Parse(e.GetProperty("created_at"))!.Value,
+        e.GetProperty("source").GetString()!, e.GetProperty("details").Clone());
+
+    private static StoredPresence ReadPresence(JsonElement p) => new(
+        p.GetProperty("participants").EnumerateArray().Select(x => x.GetString()!).ToList(),
+        Iso.Parse(p.GetProperty("below_since")), Iso.Parse(p.GetProperty("observed_at"))!.Value, p.GetProperty("source").GetString()!);
+}
