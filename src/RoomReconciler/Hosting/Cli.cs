@@ -29,7 +29,10 @@ public static class Cli
           Reconciler:MinParticipants   counted participants needed for the clock to run (default 2)
           Reconciler:RoomNamePrefix    room name = prefix + session id (default empty)
           Reconciler:AutoStart         start a clock when its participants are first all present (default true)
+          Reconciler:CountedKinds      participant kinds that keep a clock running (default ["STANDARD"])
           ClockApi:RequireToken        /clock needs a LiveKit join token for the session's room (default true)
+          ClockApi:StreamHeartbeat     comment heartbeat on clock streams (default 00:00:15)
+          Demo:Enabled                 serve the demo page /demo/{sessionId} (default false; ./run.sh sets it)
           Log:Format                   text (default) or json
           Serilog:MinimumLevel:Default log level (default Information)
           Urls                         listen addresses (default http://0.0.0.0:8080)
