@@ -85,7 +85,7 @@ public sealed class Reconciler(
         Report([decision], applied, source, settings);
     }
 
-    private PendingDecision Decide(SessionReading reading, RoomObservation observed, DatabaseClock clock, DecisionRules rules,
+    private PendingDecision Decide(SessionReading reading, RoomObservation observed, DatabaseTime clock, DecisionRules rules,
         ListedRoom? room, DateTimeOffset? dropHint, string source = SourcePoll)
     {
         var decision = Reconcile.Decide(reading.Session, observed, clock.Now, rules, dropHint);

@@ -25,7 +25,7 @@ public sealed class RoomReconcileQueue
     public void Enqueue(RoomReconcileRequest request) => _requests.Writer.TryWrite(request);
 
     /// <summary>Reconcile the session again at <paramref name="at"/>, a database time; once per deadline.</summary>
-    public void ScheduleAt(Guid sessionId, DateTimeOffset at, DatabaseClock clock, string source)
+    public void ScheduleAt(Guid sessionId, DateTimeOffset at, DatabaseTime clock, string source)
     {
         if (_scheduled.TryGetValue(sessionId, out var existing) && existing == at) return;
         _scheduled[sessionId] = at;
@@ -36,8 +36,6 @@ public sealed class RoomReconcileQueue
                 Enqueue(new RoomReconcileRequest(sessionId, null, source));
         }, TaskScheduler.Default);
     }
-
-    public void Complete() => _requests.Writer.TryComplete();
 }
 
 /// <summary>Drains the queue, one room at a time, with the same decision and SQL as the poll.</summary>

@@ -12,7 +12,7 @@ public sealed record SessionReading(StoredSession Session, string Version, strin
 /// The database's clock: its now when read, moved on by this process's monotonic clock since, in whole
 /// milliseconds like every time the database stores.
 /// </summary>
-public sealed record DatabaseClock(DateTimeOffset ReadAt, long ReadTimestamp)
+public sealed record DatabaseTime(DateTimeOffset ReadAt, long ReadTimestamp)
 {
     public DateTimeOffset Now
     {
@@ -45,23 +45,23 @@ public sealed class SessionStore(NpgsqlDataSource dataSource)
         """;
 
     /// <summary>Every session that is not ended.</summary>
-    public Task<(IReadOnlyList<SessionReading> Sessions, DatabaseClock Clock)> LoadAsync(CancellationToken ct) =>
+    public Task<(IReadOnlyList<SessionReading> Sessions, DatabaseTime Clock)> LoadAsync(CancellationToken ct) =>
         LoadAsync(Select, null, ct);
 
     /// <summary>One session, if it is not ended.</summary>
-    public Task<(IReadOnlyList<SessionReading> Sessions, DatabaseClock Clock)> LoadAsync(Guid sessionId, CancellationToken ct) =>
+    public Task<(IReadOnlyList<SessionReading> Sessions, DatabaseTime Clock)> LoadAsync(Guid sessionId, CancellationToken ct) =>
         LoadAsync(Select + " AND s.id = $1", sessionId, ct);
 
-    private async Task<(IReadOnlyList<SessionReading>, DatabaseClock)> LoadAsync(string sql, Guid? id, CancellationToken ct)
+    private async Task<(IReadOnlyList<SessionReading>, DatabaseTime)> LoadAsync(string sql, Guid? id, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand(sql);
         if (id is { } sessionId) command.Parameters.AddWithValue(sessionId);
         await using var reader = await command.ExecuteReaderAsync(ct);
         var sessions = new List<SessionReading>();
-        DatabaseClock? clock = null;
+        DatabaseTime? clock = null;
         while (await reader.ReadAsync(ct))
         {
-            clock ??= new DatabaseClock(Time(reader, 11)!.Value, Stopwatch.GetTimestamp());
+            clock ??= new DatabaseTime(Time(reader, 11)!.Value, Stopwatch.GetTimestamp());
             var stored = new StoredSession(
                 reader.GetGuid(0), Time(reader, 1), reader.GetBoolean(2), Time(reader, 3),
                 reader.IsDBNull(5) ? [] : reader.GetFieldValue<string[]>(5), Time(reader, 6), Time(reader, 7));
@@ -73,11 +73,11 @@ public sealed class SessionStore(NpgsqlDataSource dataSource)
         return (sessions, clock ?? await NowAsync(ct));
     }
 
-    private async Task<DatabaseClock> NowAsync(CancellationToken ct)
+    private async Task<DatabaseTime> NowAsync(CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand("SELECT date_trunc('milliseconds', clock_timestamp())");
         var now = (DateTime)(await command.ExecuteScalarAsync(ct))!;
-        return new DatabaseClock(new DateTimeOffset(now, TimeSpan.Zero), Stopwatch.GetTimestamp());
+        return new DatabaseTime(new DateTimeOffset(now, TimeSpan.Zero), Stopwatch.GetTimestamp());
     }
 
     private static DateTimeOffset? Time(NpgsqlDataReader reader, int ordinal) =>
