@@ -30,6 +30,11 @@ trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# A port someone else holds is named at once, instead of a failure deep in a log.
+port_free() {
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then log "127.0.0.1:$1 is already in use; stop what holds it or set $2"; exit 1; fi
+}
+
 demo=
 [ -z "${LiveKit__Url:-}" ] && [ -z "${ConnectionStrings__Postgres:-}" ] && demo=1
 
@@ -42,6 +47,7 @@ if [ -z "${ConnectionStrings__Postgres:-}" ]; then
     as_postgres "$pg_bin/initdb" -D "$data/postgres" --auth=trust -U postgres -E UTF8 --locale=C >/dev/null
   fi
   if ! as_postgres "$pg_bin/pg_ctl" -D "$data/postgres" status >/dev/null 2>&1; then
+    port_free "$pg_port" RUN_PG_PORT
     log "starting PostgreSQL on 127.0.0.1:$pg_port"
     as_postgres "$pg_bin/pg_ctl" -D "$data/postgres" -l "$data/postgres.log" -w \
       -o "-p $pg_port -k $data -c listen_addresses=127.0.0.1" start >/dev/null
@@ -59,6 +65,9 @@ if [ -n "$demo" ]; then
   export Reconciler__GracePeriod=${Reconciler__GracePeriod:-00:00:10} Reconciler__PollInterval=${Reconciler__PollInterval:-00:00:01}
   export ClockApi__RequireToken=${ClockApi__RequireToken:-false} Demo__Enabled=true
 fi
+
+port_free "${api##*:}" Urls
+[ -z "$demo" ] || port_free 7880 "nothing (the simulator needs 7880)"
 
 log "building (first run restores NuGet packages)"
 dotnet build src/RoomReconciler -c Release -o "$data/bin/daemon" -v quiet -nologo >/dev/null
