@@ -96,7 +96,7 @@ pids+=($!)
 
 for _ in $(seq 100); do curl -sf "$api/healthz" >/dev/null && curl -sf "$lk/_simulator/rooms" >/dev/null && break; sleep 0.2; done
 
-session=$("$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -At -c "INSERT INTO sessions (id) VALUES (gen_random_uuid()) RETURNING id" | head -n 1)
+session=$("$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -qAt -c "INSERT INTO sessions (id) VALUES (gen_random_uuid()) RETURNING id")
 sim() { curl -sf -X POST "$lk/_simulator/$1" -d "{\"room\":\"$session\",\"identity\":\"$2\"}" >/dev/null; }
 clock() { curl -sf "$api/clock/$session"; }
 show() {
