@@ -46,8 +46,7 @@ public static class ClockApi
     public static async ValueTask<Results<Ok<ClockSnapshot>, NotFound<ProblemDetails>, ProblemHttpResult>>
         GetClock(string sessionId, HttpRequest request, ClockAccess access, ClockCache clocks)
     {
-        if (Admit(sessionId, request, access) is { } refused) return refused;
-        var id = ParseId(sessionId)!.Value;
+        if (Admit(sessionId, request, access, out var id) is { } refused) return refused;
         try
         {
             var (entry, now) = await clocks.GetAsync(id);
@@ -62,8 +61,7 @@ public static class ClockApi
     public static async Task<Results<ClockStreamResult, NotFound<ProblemDetails>, ProblemHttpResult>>
         StreamClock(string sessionId, HttpRequest request, ClockAccess access, ClockCache clocks, ClockStreams streams, DatabaseClock clock)
     {
-        if (Admit(sessionId, request, access) is { } refused) return refused;
-        var id = ParseId(sessionId)!.Value;
+        if (Admit(sessionId, request, access, out var id) is { } refused) return refused;
         // Subscribe before reading, so that no change can fall between the read and the subscription.
         var subscriber = streams.Subscribe(id);
         try
@@ -88,9 +86,14 @@ public static class ClockApi
     /// The refusals common to both routes, as problem details, in this order: 401 (no valid token; says nothing
     /// about the session), 400 (malformed id), 403 (a valid token for another room).
     /// </summary>
-    private static ProblemHttpResult? Admit(string sessionId, HttpRequest request, ClockAccess access)
+    /// <summary>
+    /// <see cref="ClockAccess"/>'s verdict as problem answers, for every route of a session: 401 (no valid token; says
+    /// nothing about the session), then 400 (malformed id), then 403 (a valid token for another room); null to go on.
+    /// </summary>
+    internal static ProblemHttpResult? Admit(string sessionId, HttpRequest request, ClockAccess access, out Guid sessionGuid)
     {
         var id = ParseId(sessionId);
+        sessionGuid = id ?? Guid.Empty;
         switch (access.Check(ClockAccess.TokenOf(request), id, out var reason))
         {
             case ClockAccessVerdict.Unauthenticated:

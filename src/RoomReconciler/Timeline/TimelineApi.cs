@@ -51,7 +51,7 @@ public static class TimelineApi
         request.HttpContext.Response.Headers.Vary = HeaderNames.Accept;
         if (PrefersHtml(request)) return await GetTimelinePage(sessionId, request, access);
         request.HttpContext.Response.Headers.CacheControl = "no-store";
-        if (Admit(sessionId, request, access, out var id) is { } refused) return refused;
+        if (ClockApi.Admit(sessionId, request, access, out var id) is { } refused) return refused;
         try
         {
             return await store.LoadAsync(id, ct) is var (clock, events, presence)
@@ -68,28 +68,9 @@ public static class TimelineApi
     public static Task<Results<Ok<SessionTimeline>, ContentHttpResult, NotFound<ProblemDetails>, ProblemHttpResult>>
         GetTimelinePage(string sessionId, HttpRequest request, ClockAccess access) =>
         Task.FromResult<Results<Ok<SessionTimeline>, ContentHttpResult, NotFound<ProblemDetails>, ProblemHttpResult>>(
-            Admit(sessionId, request, access, out _) is { } refused
+            ClockApi.Admit(sessionId, request, access, out _) is { } refused
                 ? refused
                 : EmbeddedPage.Serve(request.HttpContext.Response, PageResource, "text/html; charset=utf-8"));
-
-    /// <summary>
-    /// <see cref="ClockAccess"/>'s verdict as /clock gives it: 401 (no valid token; says nothing about the session),
-    /// then 400 (malformed id), then 403 (a valid token for another room).
-    /// </summary>
-    private static ProblemHttpResult? Admit(string sessionId, HttpRequest request, ClockAccess access, out Guid id)
-    {
-        var parsed = Guid.TryParseExact(sessionId, "D", out id) ? id : (Guid?)null;
-        var verdict = access.Check(ClockAccess.TokenOf(request), parsed, out var reason);
-        if (verdict == ClockAccessVerdict.Unauthenticated) request.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
-        return verdict switch
-        {
-            ClockAccessVerdict.Unauthenticated => TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "A LiveKit join token is required", detail: reason),
-            ClockAccessVerdict.Forbidden => TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: reason),
-            _ when parsed is null => TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed session id",
-                detail: "the session id must be a UUID such as 3f2504e0-4f89-41d3-9a0c-0305e82c3301"),
-            _ => null,
-        };
-    }
 
     /// <summary>HTML only when the client ranks text/html above JSON (a browser's navigation); curl's and fetch's */* get JSON.</summary>
     public static bool PrefersHtml(HttpRequest request)
