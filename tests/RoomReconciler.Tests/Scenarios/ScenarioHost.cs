@@ -88,8 +88,9 @@ public sealed class ScenarioHost : IAsyncDisposable
     /// <summary>Waits until the database's clock has reached <paramref name="at"/>.</summary>
     public async Task UntilDatabaseTimeAsync(DateTime at)
     {
-        var wait = at - await Db.NowAsync();
-        if (wait > TimeSpan.Zero) await Task.Delay(wait);
+        // A timer can wake a millisecond early against the database's clock: look again until it has passed.
+        for (var wait = at - await Db.NowAsync(); wait > TimeSpan.Zero; wait = at - await Db.NowAsync())
+            await Task.Delay(wait + TimeSpan.FromMilliseconds(1));
     }
 
     public Task<JsonElement> UntilClockAsync(Guid session, Func<JsonElement, bool> condition, TimeSpan timeout, string what) =>

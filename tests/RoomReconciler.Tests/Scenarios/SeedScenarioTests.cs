@@ -67,7 +67,7 @@ public sealed class SeedScenarioTests
         Assert.That(inGrace.Elapsed(), Is.GreaterThan(leftElapsed + 1_000));
 
         var paused = await _host.UntilClockAsync(session, c => c.Paused(), TimeSpan.FromSeconds(5), "the pause");
-        Assert.That(paused.Elapsed(), Is.InRange(leftElapsed + 3_000, leftElapsed + 3_000 + 300),
+        Assert.That(paused.Elapsed(), Is.InRange(leftElapsed + 3_000, leftElapsed + 3_000 + 500),
             "paused at departure + grace (1:30), not when it was noticed");
 
         await _host.UntilDatabaseTimeAsync(startedAt.AddSeconds(12)); // customer back at 2:00 wall clock
