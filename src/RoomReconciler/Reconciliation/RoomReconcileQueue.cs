@@ -39,7 +39,7 @@ public sealed class RoomReconcileQueue
 }
 
 /// <summary>Drains the queue, one room at a time, with the same decision and SQL as the poll.</summary>
-public sealed class RoomReconcileWorker(RoomReconcileQueue queue, IServiceProvider services, ILogger<RoomReconcileWorker> log) : BackgroundService
+public sealed class RoomReconcileWorker(RoomReconcileQueue queue, IServiceScopeFactory scopes, ILogger<RoomReconcileWorker> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -47,7 +47,10 @@ public sealed class RoomReconcileWorker(RoomReconcileQueue queue, IServiceProvid
         {
             await foreach (var request in queue.Reader.ReadAllAsync(stoppingToken))
             {
-                try { await services.GetRequiredService<Reconciler>().ReconcileSessionAsync(request.SessionId, request.DropHint, request.Source, stoppingToken); }
+                // A scope per request: the RoomServiceClient inside is a disposable typed HttpClient, which the root
+                // provider would otherwise keep until shutdown.
+                await using var scope = scopes.CreateAsyncScope();
+                try { await scope.ServiceProvider.GetRequiredService<Reconciler>().ReconcileSessionAsync(request.SessionId, request.DropHint, request.Source, stoppingToken); }
                 catch (Exception e) when (!stoppingToken.IsCancellationRequested)
                 {
                     log.LogWarning("Reconciling session {SessionId} ({Source}) failed, the next poll will: {Reason}",
