@@ -34,9 +34,12 @@ public sealed record ClockState(Guid SessionId, long? StartedAt, long? EndedAt, 
         return new ClockSnapshot(SessionId, StartedIso, EndedIso, IsPaused, TotalPausedMs, LastStateChangeIso, Iso(now)!, ElapsedMs(now));
     }
 
+    /// <summary>The wire format of every time the API answers: ISO-8601 UTC with milliseconds, as session_clock_iso writes it.</summary>
+    public const string IsoFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+
     /// <summary>ISO-8601 UTC with milliseconds, as session_clock_iso writes it.</summary>
     public static string? Iso(long? unixMs) => unixMs is { } ms
-        ? DateTime.UnixEpoch.AddMilliseconds(ms).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)
+        ? DateTime.UnixEpoch.AddMilliseconds(ms).ToString(IsoFormat, CultureInfo.InvariantCulture)
         : null;
 
     public static long? UnixMs(DateTime? utc) => utc is { } t ? (t.ToUniversalTime().Ticks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerMillisecond : null;
@@ -69,7 +72,7 @@ public sealed record ClockState(Guid SessionId, long? StartedAt, long? EndedAt, 
     private static long? Time(JsonElement root, string name) => root.GetProperty(name) switch
     {
         { ValueKind: JsonValueKind.Null } => null,
-        var value => UnixMs(DateTime.ParseExact(value.GetString()!, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture,
+        var value => UnixMs(DateTime.ParseExact(value.GetString()!, IsoFormat, CultureInfo.InvariantCulture,
             DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal)),
     };
 }

@@ -90,7 +90,8 @@ public sealed class Reconciler(
     {
         var decision = Reconcile.Decide(reading.Session, observed, clock.Now, rules, dropHint);
         if (decision.RecheckAt is { } at) queue.ScheduleAt(reading.Session.Id, at, clock, source);
-        var details = new JsonObject
+        // Only a transition writes an event, so only then is there anything to explain (not on every session of every tick).
+        var details = decision.Actions.Count == 0 ? null : new JsonObject
         {
             ["participants"] = new JsonArray((decision.Presence?.Participants ?? reading.Session.Participants).Select(p => (JsonNode)p).ToArray()),
             ["decided_at"] = clock.Now.UtcDateTime,

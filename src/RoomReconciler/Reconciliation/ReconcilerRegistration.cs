@@ -1,5 +1,6 @@
 using Npgsql;
 using Quartz;
+using RoomReconciler.Hosting;
 
 namespace RoomReconciler.Reconciliation;
 
@@ -7,7 +8,7 @@ public static class ReconcilerRegistration
 {
     public static IServiceCollection AddReconciler(this IServiceCollection services, IConfiguration configuration, string connectionString)
     {
-        var options = configuration.GetSection(ReconcilerOptions.Section).Get<ReconcilerOptions>() ?? new ReconcilerOptions();
+        var options = configuration.BindKeyedOptions<ReconcilerOptions>();
         services.AddSingleton<SessionStore>();
         services.AddSingleton<RoomReconcileQueue>();
         // Transient: RoomServiceClient is a typed HttpClient, whose handlers the factory rotates; hold none for long.

@@ -85,7 +85,7 @@ internal sealed partial class TimelineJsonContext : JsonSerializerContext;
 /// <summary>Times as the clock API writes them: ISO-8601 UTC with milliseconds.</summary>
 internal static class Iso
 {
-    public static string Format(DateTime t) => t.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+    public static string Format(DateTime t) => t.ToString(Clock.ClockState.IsoFormat, CultureInfo.InvariantCulture);
 
     public static string? Format(DateTime? t) => t is { } v ? Format(v) : null;
 
