@@ -35,6 +35,8 @@ internal static class ControlApi
             {
                 Kind = input.Enum<ParticipantKind>("kind") ?? ParticipantKind.Standard,
                 Hidden = input.Bool("hidden") ?? false,
+                LegacyAgent = input.Bool("legacy_agent") ?? false,
+                LegacyRecorder = input.Bool("legacy_recorder") ?? false,
                 Active = input.Bool("active") ?? true,
                 Name = input.String("name"),
                 Metadata = input.String("metadata") ?? "",
@@ -51,6 +53,12 @@ internal static class ControlApi
             var left = rooms.Leave(input.RequiredString("room"), input.RequiredString("identity"),
                 input.Enum<DisconnectReason>("reason") ?? DisconnectReason.ClientInitiated);
             return left is null ? NotFound("no such participant") : Participant(left);
+        }));
+        api.MapPost("/lose_network", Handle(input => Participant(rooms.LoseNetwork(input.RequiredString("room"), input.RequiredString("identity")))));
+        api.MapPost("/fail_node", Handle(_ =>
+        {
+            rooms.FailNode();
+            return Json(new { });
         }));
         api.MapPost("/staleness", Handle(input =>
         {

@@ -34,8 +34,17 @@ public sealed record Participant(
     /// <summary>Whether it ever reached ACTIVE: decides participant_left versus participant_connection_aborted (§4).</summary>
     public bool WasActive { get; init; }
 
-    /// <summary>AGENT and EGRESS are "dependent": not counted, and they do not keep a room open (§2).</summary>
-    public bool IsDependent => IsDependentKind(Kind);
+    /// <summary>The deprecated video.agent grant: the server treats the holder as an agent whatever its kind (§8, IsAgent).</summary>
+    public bool LegacyAgent { get; init; }
+
+    /// <summary>The deprecated video.recorder grant: the server treats the holder as a recorder (§8, IsRecorder).</summary>
+    public bool LegacyRecorder { get; init; }
+
+    /// <summary>
+    /// AGENT and EGRESS, and holders of the legacy agent or recorder grant, are "dependent": not counted in
+    /// num_participants, and they do not keep a room open (§2, pkg/rtc/participant.go IsDependent).
+    /// </summary>
+    public bool IsDependent => IsDependentKind(Kind) || LegacyAgent || LegacyRecorder;
 
     public static bool IsDependentKind(ParticipantKind kind) => kind is ParticipantKind.Agent or ParticipantKind.Egress;
 }
@@ -58,6 +67,12 @@ public sealed record JoinOptions
 {
     public ParticipantKind Kind { get; init; } = ParticipantKind.Standard;
     public bool Hidden { get; init; }
+
+    /// <summary>The token carries the deprecated video.agent grant.</summary>
+    public bool LegacyAgent { get; init; }
+
+    /// <summary>The token carries the deprecated video.recorder grant.</summary>
+    public bool LegacyRecorder { get; init; }
 
     /// <summary>True (the default) goes straight to ACTIVE and sends participant_joined; false stays JOINING until Activate.</summary>
     public bool Active { get; init; } = true;

@@ -166,9 +166,9 @@ public static class LiveKitMessages
             perm.Bool("can_publish_data", true);
             perm.List("can_publish_sources", PublishSources, (_, _) => { });
             perm.Bool("hidden", p.Hidden);
-            perm.Bool("recorder", false);
+            perm.Bool("recorder", p.LegacyRecorder);
             perm.Bool("can_update_metadata", false);
-            perm.Bool("agent", false);
+            perm.Bool("agent", p.LegacyAgent);
             perm.Bool("can_subscribe_metrics", false);
             perm.Bool("can_manage_agent_session", false);
         });

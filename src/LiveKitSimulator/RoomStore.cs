@@ -69,22 +69,27 @@ public sealed class RoomStore : IDisposable
         RequireName(identity, "identity");
         lock (gate)
         {
-            var state = rooms.TryGetValue(room, out var existing) ? existing : Open(room, null, null, 0, "");
-            if (state.Participants.TryGetValue(identity, out var old))
-                Depart(state, old, DisconnectReason.DuplicateIdentity);
-            else if (!LiveKitSimulator.Participant.IsDependentKind(join.Kind) && state.MaxParticipants > 0 && CountedIn(state) >= state.MaxParticipants)
-                throw new BadInputException($"room '{room}' is full (max_participants {state.MaxParticipants})");
-
+            var state = rooms.TryGetValue(room, out var existing) ? Live(existing) : Open(room, null, null, 0, "");
             var participant = new Participant(
                 NewSid("PA_"), identity, join.Name ?? "", join.Kind, ParticipantState.Joining, join.Hidden,
                 time.GetUtcNow(), join.Metadata, join.IsPublisher)
             {
                 Attributes = join.Attributes ?? new Dictionary<string, string>(),
+                LegacyAgent = join.LegacyAgent,
+                LegacyRecorder = join.LegacyRecorder,
             };
+            if (state.Participants.TryGetValue(identity, out var old))
+                Depart(state, old, DisconnectReason.DuplicateIdentity);
+            else if (!participant.IsDependent && state.MaxParticipants > 0 && CountedIn(state) >= state.MaxParticipants)
+                throw new BadInputException($"room '{room}' is full (max_participants {state.MaxParticipants})");
+
             state.Participants[identity] = participant;
             if (!participant.IsDependent) state.EverJoined = true;
             Changed(state);
-            return join.Active ? MakeActive(state, participant) : participant;
+            if (join.Active) return MakeActive(state, participant);
+            // A participant that never gets to ACTIVE is removed (pkg/rtc/room.go, participant.go: about 60 s).
+            Arm(state, participant, options.JoinTimeout, p => p.State != ParticipantState.Active, DisconnectReason.JoinFailure);
+            return participant;
         }
     }
 
@@ -111,10 +116,46 @@ public sealed class RoomStore : IDisposable
     {
         lock (gate)
         {
-            return rooms.TryGetValue(room, out var state) && state.Participants.TryGetValue(identity, out var participant)
+            return rooms.TryGetValue(room, out var state) && Live(state).Participants.TryGetValue(identity, out var participant)
                 ? Depart(state, participant, reason)
                 : null;
         }
+    }
+
+    /// <summary>
+    /// The participant's network vanishes without a leave: it stays ACTIVE for <see cref="SimulatorOptions.UncleanDisconnectTimeout"/>
+    /// (ICE disconnected, failed, then the removal timer, §8), then leaves with CONNECTION_TIMEOUT; participant_left is sent then.
+    /// </summary>
+    public Participant LoseNetwork(string room, string identity)
+    {
+        lock (gate)
+        {
+            var (state, participant) = Find(room, identity);
+            Arm(state, participant, options.UncleanDisconnectTimeout, _ => true, DisconnectReason.ConnectionTimeout);
+            return participant;
+        }
+    }
+
+    /// <summary>
+    /// The node hosting every current room dies (§8): the rooms stay listed with their participants as they were,
+    /// ACTIVE ones included, with no TTL; no timer fires and no webhook is ever sent for them. Only DeleteRoom removes them.
+    /// </summary>
+    public void FailNode()
+    {
+        lock (gate)
+        {
+            foreach (var state in rooms.Values)
+            {
+                state.Orphaned = true;
+                StopTimers(state);
+            }
+        }
+    }
+
+    /// <summary>Whether the room was left behind by a node that died (<see cref="FailNode"/>).</summary>
+    public bool IsOrphaned(string room)
+    {
+        lock (gate) return rooms.TryGetValue(room, out var state) && state.Orphaned;
     }
 
     /// <summary>DeleteRoom: everyone leaves with ROOM_DELETED, then room_finished. False when there is no such room.</summary>
@@ -123,7 +164,9 @@ public sealed class RoomStore : IDisposable
         lock (gate)
         {
             if (!rooms.TryGetValue(room, out var state)) return false;
-            Close(state, DisconnectReason.RoomDeleted);
+            // A dead node's room is only deleted from the store: no node is left to tell anyone.
+            if (state.Orphaned) rooms.Remove(room);
+            else Close(state, DisconnectReason.RoomDeleted);
             return true;
         }
     }
@@ -162,7 +205,7 @@ public sealed class RoomStore : IDisposable
     {
         lock (gate)
         {
-            foreach (var state in rooms.Values) state.CloseTimer?.Dispose();
+            foreach (var state in rooms.Values) StopTimers(state);
             rooms.Clear();
         }
     }
@@ -195,8 +238,37 @@ public sealed class RoomStore : IDisposable
         return active;
     }
 
+    /// <summary>Removes the participant after <paramref name="delay"/> with <paramref name="reason"/>, if it is still there (same sid) and <paramref name="still"/> holds.</summary>
+    private void Arm(RoomState state, Participant participant, TimeSpan delay, Func<Participant, bool> still, DisconnectReason reason)
+    {
+        var sid = participant.Sid;
+        if (state.Timers.Remove(sid, out var previous)) previous.Dispose();
+        state.Timers[sid] = time.CreateTimer(_ =>
+        {
+            lock (gate)
+            {
+                if (rooms.GetValueOrDefault(state.Name) != state || state.Orphaned) return;
+                if (state.Participants.GetValueOrDefault(participant.Identity) is { } current && current.Sid == sid && still(current))
+                    Depart(state, current, reason);
+            }
+        }, null, delay, Timeout.InfiniteTimeSpan);
+    }
+
+    private static void StopTimers(RoomState state)
+    {
+        state.CloseTimer?.Dispose();
+        state.CloseTimer = null;
+        foreach (var timer in state.Timers.Values) timer.Dispose();
+        state.Timers.Clear();
+    }
+
+    /// <summary>A room that a live node hosts; a dead node's room takes no joins or leaves.</summary>
+    private static RoomState Live(RoomState state) =>
+        state.Orphaned ? throw new BadInputException($"room '{state.Name}' was hosted by a node that died; only DeleteRoom removes it") : state;
+
     private Participant Depart(RoomState state, Participant participant, DisconnectReason reason)
     {
+        if (state.Timers.Remove(participant.Sid, out var timer)) timer.Dispose();
         state.Participants.Remove(participant.Identity);
         var gone = participant with { State = ParticipantState.Disconnected, DisconnectReason = reason, Version = participant.Version + 1 };
         Changed(state);
@@ -207,8 +279,7 @@ public sealed class RoomStore : IDisposable
     private void Close(RoomState state, DisconnectReason reason)
     {
         foreach (var participant in state.Participants.Values.ToList()) Depart(state, participant, reason);
-        state.CloseTimer?.Dispose();
-        state.CloseTimer = null;
+        StopTimers(state);
         Notify(state, "room_finished", null);
         rooms.Remove(state.Name);
     }
@@ -260,14 +331,17 @@ public sealed class RoomStore : IDisposable
         state.DirtySince = null;
     }
 
-    /// <summary>§2: every non-dependent participant counts, hidden and JOINING ones included.</summary>
+    /// <summary>
+    /// §2: every non-dependent participant counts, hidden, SIP, ingress, connector, bridge and JOINING ones included
+    /// (pkg/rtc/room.go updateProto counts !IsDependent(), with no state or hidden check).
+    /// </summary>
     private static uint CountedIn(RoomState state) => (uint)state.Participants.Values.Count(p => !p.IsDependent);
 
     private void Notify(RoomState state, string name, Participant? participant) =>
         webhooks.Enqueue(name, Snapshot(state), participant);
 
     private (RoomState, Participant) Find(string room, string identity) =>
-        rooms.TryGetValue(room, out var state) && state.Participants.TryGetValue(identity, out var participant)
+        rooms.TryGetValue(room, out var state) && Live(state).Participants.TryGetValue(identity, out var participant)
             ? (state, participant)
             : throw new KeyNotFoundException($"no participant '{identity}' in room '{room}'");
 
@@ -291,6 +365,9 @@ public sealed class RoomStore : IDisposable
         public Dictionary<string, Participant> Participants { get; } = new(StringComparer.Ordinal);
         public bool EverJoined { get; set; }
         public ITimer? CloseTimer { get; set; }
+        /// <summary>Pending removals (join timeout, unclean disconnect) by participant sid.</summary>
+        public Dictionary<string, ITimer> Timers { get; } = new(StringComparer.Ordinal);
+        public bool Orphaned { get; set; }
         public uint CachedCount { get; set; }
         public uint CachedPublishers { get; set; }
         public DateTimeOffset LastRefresh { get; set; }

@@ -22,8 +22,20 @@ public sealed class SimulatorOptions
     /// <summary>Refresh interval of the cached num_participants (the server's is 5 s); zero keeps it exact.</summary>
     public TimeSpan NumParticipantsRefresh { get; set; } = TimeSpan.Zero;
 
-    /// <summary>ListParticipants of an unknown room answers 404 not_found, as with api.enable_psrpc_for_get_list_participants.</summary>
-    public bool ListParticipantsNotFoundForUnknownRoom { get; set; }
+    /// <summary>
+    /// ListParticipants goes over psrpc to the node hosting the room, as with api.enable_psrpc_for_get_list_participants:
+    /// a room that no live node hosts (unknown, closed, or left behind by a dead node) answers 503 unavailable (§1).
+    /// </summary>
+    public bool PsrpcListParticipants { get; set; }
+
+    /// <summary>A participant that has not reached ACTIVE this long after joining is removed (the server's is about 60 s, §8).</summary>
+    public TimeSpan JoinTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long a participant whose network vanished stays ACTIVE before it is removed with CONNECTION_TIMEOUT:
+    /// ICE disconnected 10 s, failed 5 s later, then a 5 s timer (§8).
+    /// </summary>
+    public TimeSpan UncleanDisconnectTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>Retries after the first attempt (retryablehttp default 4).</summary>
     public int WebhookRetries { get; set; } = 4;

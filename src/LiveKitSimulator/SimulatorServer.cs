@@ -27,6 +27,16 @@ public sealed class SimulatorServer : IAsyncDisposable
         var auth = new ApiAuth(key => key == options.ApiKey ? options.ApiSecret : null, time);
         var roomService = new TwirpRoomService(Rooms, Faults, Calls, auth, options,
             app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
+        // Every answer carries the simulated server's own time, as Go's net/http does, so that a client can measure the offset.
+        app.Use(next => context =>
+        {
+            context.Response.OnStarting(() =>
+            {
+                context.Response.Headers.Date = time.GetUtcNow().ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+                return Task.CompletedTask;
+            });
+            return next(context);
+        });
         app.Map("/twirp/{**rest}", roomService.HandleAsync);
         ControlApi.Map(app, this);
     }

@@ -123,8 +123,9 @@ internal sealed class TwirpRoomService(
         var room = input.String("room") ?? "";
         if (!IsAdmin(grant, room)) return PermissionDenied(context);
         var participants = rooms.Participants(room);
-        if (participants is null && options.ListParticipantsNotFoundForUnknownRoom)
-            return Error(context, "not_found", "requested room does not exist");
+        // psrpc asks the node that hosts the room; when none claims it the claim times out (§1).
+        if (options.PsrpcListParticipants && (participants is null || rooms.IsOrphaned(room)))
+            return Error(context, "unavailable", "no response from servers");
         return Ok(context, w => w.Messages("participants", participants ?? [], LiveKitMessages.Participant));
     }
 

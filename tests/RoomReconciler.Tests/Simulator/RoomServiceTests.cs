@@ -118,13 +118,13 @@ internal sealed class RoomServiceTests : SimulatorFixture
     }
 
     [Test]
-    public async Task ListParticipants_of_an_unknown_room_is_not_found_with_the_psrpc_option()
+    public async Task ListParticipants_of_an_unknown_room_is_unavailable_with_psrpc()
     {
-        Sim.Options.ListParticipantsNotFoundForUnknownRoom = true;
+        Sim.Options.PsrpcListParticipants = true;
 
         using var response = await Twirp("ListParticipants", """{"room":"nowhere"}""", TestTokens.Admin("nowhere"));
 
-        await AssertTwirpError(response, 404, "not_found", "requested room does not exist");
+        await AssertTwirpError(response, 503, "unavailable", "no response from servers");
     }
 
     [Test]
