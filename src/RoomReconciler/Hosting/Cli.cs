@@ -98,7 +98,9 @@ public static class Cli
         foreach (var check in app.Services.GetServices<IStartupCheck>())
         {
             var problem = await check.CheckAsync(CancellationToken.None);
-            Console.Out.WriteLine($"{(problem is null ? "ok  " : "FAIL")} {check.Name}{(problem is null ? "" : ": " + problem)}");
+            var note = problem is null ? check.Note : null;
+            var status = problem is not null ? "FAIL" : note is { Warning: true } ? "WARN" : "ok  ";
+            Console.Out.WriteLine($"{status} {check.Name}{((problem ?? note?.Text) is { } text ? ": " + text : "")}");
             if (problem is not null) problems.Add(problem);
         }
         return problems.Count == 0 ? 0 : 1;
@@ -128,4 +130,7 @@ public interface IStartupCheck
 {
     string Name { get; }
     Task<string?> CheckAsync(CancellationToken cancellationToken);
+
+    /// <summary>After a passing <see cref="CheckAsync"/>: a measurement worth printing, or a warning that does not fail `check`.</summary>
+    StartupNote? Note => null;
 }

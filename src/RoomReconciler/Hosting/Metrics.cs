@@ -28,6 +28,10 @@ public static class Metrics
     public static readonly Counter Transitions = Prometheus.Metrics.CreateCounter(
         "roomreconciler_clock_transitions_total", "Clock transitions applied.", "kind", "source");
 
+    /// <summary>Sessions ended because their clock reached Reconciler:MaxSessionDuration.</summary>
+    public static readonly Counter MaxDurationEnds = Prometheus.Metrics.CreateCounter(
+        "roomreconciler_sessions_max_duration_total", "Sessions ended because their clock reached Reconciler:MaxSessionDuration.");
+
     /// <summary>LiveKit RoomService calls; method = ListRooms|ListParticipants|...</summary>
     public static readonly Counter LiveKitCalls = Prometheus.Metrics.CreateCounter(
         "roomreconciler_livekit_calls_total", "LiveKit API calls made.", "method");

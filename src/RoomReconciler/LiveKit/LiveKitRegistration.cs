@@ -59,6 +59,8 @@ public static class LiveKitRegistration
         services.AddHostedService(provider => provider.GetRequiredService<RoomEventDispatcher>());
         services.AddSingleton<IRoomEventHandler, LoggingRoomEventHandler>();
         services.AddTransient<IStartupCheck, LiveKitCheck>();
+        services.AddHttpClient(nameof(ClockOffsetCheck), http => http.Timeout = TimeSpan.FromSeconds(5)).RemoveAllLoggers();
+        services.AddTransient<IStartupCheck, ClockOffsetCheck>();
         return services;
     }
 

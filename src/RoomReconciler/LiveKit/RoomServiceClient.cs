@@ -31,8 +31,10 @@ public sealed class RoomServiceClient(HttpClient http, ServerTokens tokens)
     }
 
     /// <summary>
-    /// Everyone in the room, hidden participants, agents and egress included: filter on Kind and IsHidden yourself.
-    /// An unknown room is an empty list, whether the server answers [] or 404 not_found (§1).
+    /// Everyone in the room, hidden participants, agents, egress and JOINING ones included: filter on Kind, State and
+    /// IsHidden yourself. An unknown room is an empty list, whether the server answers [] or 404 not_found (§1).
+    /// With psrpc (api.enable_psrpc_for_get_list_participants) a room no node hosts answers 503 unavailable; ListRooms
+    /// with its name then tells a closed room (empty) from a LiveKit that cannot answer (the exception stands).
     /// </summary>
     public async Task<IReadOnlyList<ParticipantInfo>> ListParticipants(string room, CancellationToken ct)
     {
@@ -43,6 +45,11 @@ public sealed class RoomServiceClient(HttpClient http, ServerTokens tokens)
             return response.Participants ?? [];
         }
         catch (LiveKitException e) when (e.Kind == LiveKitErrorKind.NotFound) { return []; }
+        catch (LiveKitException e) when (e.Kind == LiveKitErrorKind.Unavailable)
+        {
+            if ((await ListRooms([room], ct)).Count == 0) return [];
+            throw;
+        }
     }
 
     /// <returns>null when the room or the participant does not exist (404 not_found)</returns>

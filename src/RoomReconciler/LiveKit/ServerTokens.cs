@@ -19,6 +19,12 @@ public sealed class ServerTokens(IOptions<LiveKitOptions> options, TimeProvider 
     /// </summary>
     public static readonly TimeSpan RenewBefore = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// nbf and iat are set this far back, LiveKit's own leeway (livekit-protocol.md §8): with its leeway on top, a
+    /// LiveKit clock up to two minutes behind ours still accepts the token, and one ahead is bounded only by exp.
+    /// </summary>
+    public static readonly TimeSpan ClockSkewAllowance = TimeSpan.FromSeconds(60);
+
     /// <summary>Rooms come and go with sessions; past this many cached tokens the stale ones are dropped.</summary>
     private const int PruneAbove = 512;
 
@@ -33,7 +39,7 @@ public sealed class ServerTokens(IOptions<LiveKitOptions> options, TimeProvider 
         var now = time.GetUtcNow();
         if (_cache.TryGetValue(key, out var cached) && now < cached.RenewAt) return cached.Token;
         var settings = options.Value;
-        var token = AccessToken.Create(settings.ApiKey!, settings.ApiSecret!, now, Lifetime, grants);
+        var token = AccessToken.Create(settings.ApiKey!, settings.ApiSecret!, now - ClockSkewAllowance, Lifetime + ClockSkewAllowance, grants);
         if (_cache.Count >= PruneAbove)
             foreach (var (staleKey, entry) in _cache)
                 if (entry.RenewAt <= now) _cache.TryRemove(staleKey, out _);

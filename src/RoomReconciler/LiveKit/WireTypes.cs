@@ -57,7 +57,11 @@ public sealed record ParticipantPermission
     public bool CanPublish { get; init; }
     public bool CanPublishData { get; init; }
     public bool Hidden { get; init; }
+    /// <summary>Deprecated grant: LiveKit treats the holder as a recorder (egress), whatever its kind.</summary>
+    public bool Recorder { get; init; }
     public bool CanUpdateMetadata { get; init; }
+    /// <summary>Deprecated grant: LiveKit treats the holder as an agent, whatever its kind.</summary>
+    public bool Agent { get; init; }
 }
 
 /// <summary>

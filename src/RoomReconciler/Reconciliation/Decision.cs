@@ -1,9 +1,14 @@
 namespace RoomReconciler.Reconciliation;
 
 /// <summary>One participant as LiveKit lists it, reduced to what the clock cares about.</summary>
-public sealed record ObservedParticipant(string Identity, ParticipantCategory Category, bool Hidden, bool Disconnected, DateTimeOffset? JoinedAt);
+/// <param name="Active">ACTIVE (media connected): JOINING and JOINED have not joined yet, and may never (livekit-protocol.md §8)</param>
+/// <param name="JoinedAt">when it became present: LiveKit's joined_at, or participant_joined's createdAt where a webhook gave it</param>
+public sealed record ObservedParticipant(string Identity, ParticipantCategory Category, bool Hidden, bool Active, DateTimeOffset? JoinedAt);
 
-/// <summary>Kinds from livekit-protocol.md §2; Other for anything newer than this code.</summary>
+/// <summary>
+/// Kinds from livekit-protocol.md §2; Other for anything newer than this code. A participant holding the legacy
+/// video.agent or video.recorder grant is observed as Agent or Egress, as LiveKit itself treats it (§2, IsDependent).
+/// </summary>
 public enum ParticipantCategory { Standard, Ingress, Egress, Sip, Agent, Connector, Bridge, Other }
 
 /// <summary>What LiveKit said about a room: its participants, an empty/absent room, or nothing readable.</summary>
@@ -26,9 +31,10 @@ public sealed record StoredSession(
     DateTimeOffset? LastStateChangeAt,
     IReadOnlyList<string> Participants,
     DateTimeOffset? BelowSince,
-    DateTimeOffset? ObservedAt);
+    DateTimeOffset? ObservedAt,
+    TimeSpan TotalPaused = default);
 
-public enum ClockTransition { Started, Paused, Resumed }
+public enum ClockTransition { Started, Paused, Resumed, Ended }
 
 public sealed record ClockAction(ClockTransition Transition, DateTimeOffset EffectiveAt, string Reason);
 
@@ -43,10 +49,12 @@ public sealed record Decision(IReadOnlyList<ClockAction> Actions, Presence? Pres
     public static readonly Decision Nothing = new([], null, null);
 }
 
-public sealed record DecisionRules(int MinParticipants, TimeSpan GracePeriod, bool AutoStart, IReadOnlySet<ParticipantCategory> CountedCategories)
+/// <param name="MaxSessionDuration">elapsed time at which a clock ends; zero for no cap</param>
+public sealed record DecisionRules(int MinParticipants, TimeSpan GracePeriod, bool AutoStart, IReadOnlySet<ParticipantCategory> CountedCategories,
+    TimeSpan MaxSessionDuration = default)
 {
     public static DecisionRules From(ReconcilerOptions options) =>
-        new(options.MinParticipants, options.GracePeriod, options.AutoStart, options.CountedCategories());
+        new(options.MinParticipants, options.GracePeriod, options.AutoStart, options.CountedCategories(), options.MaxSessionDuration);
 }
 
 /// <summary>
@@ -58,13 +66,16 @@ public static class Reconcile
     public const string ReasonStarted = "participants_joined";
     public const string ReasonPaused = "participant_disconnected";
     public const string ReasonResumed = "participants_reconnected";
+    public const string ReasonMaxDuration = "max_duration";
 
     /// <param name="dropHint">when the count probably fell (a participant_left webhook's createdAt); null for a poll</param>
-    public static Decision Decide(StoredSession stored, RoomObservation room, DateTimeOffset now, DecisionRules rules, DateTimeOffset? dropHint = null)
-    {
-        if (!room.IsKnown) return Decision.Nothing;
+    public static Decision Decide(StoredSession stored, RoomObservation room, DateTimeOffset now, DecisionRules rules, DateTimeOffset? dropHint = null) =>
+        // The cap holds even when LiveKit cannot be read: unknown is not zero, but it is not forever either.
+        CapDuration(stored, room.IsKnown ? DecidePresence(stored, room, now, rules, dropHint) : Decision.Nothing, now, rules.MaxSessionDuration);
 
-        var counted = Counted(room.Participants!, rules.CountedCategories);
+    private static Decision DecidePresence(StoredSession stored, RoomObservation room, DateTimeOffset now, DecisionRules rules, DateTimeOffset? dropHint)
+    {
+        var counted = Counted(room.Participants!, rules.CountedCategories, stored);
         var identities = counted.Keys.Order(StringComparer.Ordinal).ToList();
         var enough = counted.Count >= rules.MinParticipants;
         var actions = new List<ClockAction>();
@@ -101,14 +112,47 @@ public static class Reconcile
         return new Decision(actions, unchanged ? null : presence, recheckAt);
     }
 
-    /// <summary>Distinct identities that keep a clock running, each with its earliest join time.</summary>
-    private static Dictionary<string, DateTimeOffset?> Counted(IEnumerable<ObservedParticipant> participants, IReadOnlySet<ParticipantCategory> categories)
+    /// <summary>
+    /// Ends a running clock whose elapsed time reaches the cap, effective at the moment it does: started_at +
+    /// total paused + cap, moved on by any pause and resume this decision applies before it. Later actions are dropped.
+    /// </summary>
+    private static Decision CapDuration(StoredSession stored, Decision decision, DateTimeOffset now, TimeSpan max)
+    {
+        if (max <= TimeSpan.Zero) return decision;
+        var (started, paused, pausedTotal, since) = (stored.StartedAt, stored.IsPaused, stored.TotalPaused, stored.LastStateChangeAt);
+        var kept = new List<ClockAction>();
+        foreach (var action in decision.Actions.Append(null))
+        {
+            var until = action?.EffectiveAt ?? now;
+            if (started is { } s && !paused && s + pausedTotal + max <= until)
+                return new Decision([.. kept, new(ClockTransition.Ended, s + pausedTotal + max, ReasonMaxDuration)], decision.Presence, null);
+            if (action is null) break;
+            kept.Add(action);
+            switch (action.Transition)
+            {
+                case ClockTransition.Started: (started, paused) = (action.EffectiveAt, false); break;
+                case ClockTransition.Paused: (paused, since) = (true, action.EffectiveAt); break;
+                case ClockTransition.Resumed: (pausedTotal, paused) = (pausedTotal + (action.EffectiveAt - (since ?? action.EffectiveAt)), false); break;
+            }
+        }
+        return decision;
+    }
+
+    /// <summary>
+    /// Distinct identities that keep a clock running (ACTIVE, not hidden, a counted kind), each with its earliest join
+    /// time. One that was not present at the last observation cannot have become present before it, so its time is
+    /// clamped to that observation: a joined_at from a long JOINING does not bill the wait.
+    /// </summary>
+    private static Dictionary<string, DateTimeOffset?> Counted(IEnumerable<ObservedParticipant> participants, IReadOnlySet<ParticipantCategory> categories,
+        StoredSession stored)
     {
         var counted = new Dictionary<string, DateTimeOffset?>(StringComparer.Ordinal);
         foreach (var p in participants)
         {
-            if (p.Hidden || p.Disconnected || !categories.Contains(p.Category) || string.IsNullOrEmpty(p.Identity)) continue;
-            counted[p.Identity] = counted.TryGetValue(p.Identity, out var seen) && Earlier(seen, p.JoinedAt) ? seen : p.JoinedAt;
+            if (p.Hidden || !p.Active || !categories.Contains(p.Category) || string.IsNullOrEmpty(p.Identity)) continue;
+            var joinedAt = stored.ObservedAt is { } floor && p.JoinedAt < floor && !stored.Participants.Contains(p.Identity, StringComparer.Ordinal)
+                ? floor : p.JoinedAt;
+            counted[p.Identity] = counted.TryGetValue(p.Identity, out var seen) && Earlier(seen, joinedAt) ? seen : joinedAt;
         }
         return counted;
     }

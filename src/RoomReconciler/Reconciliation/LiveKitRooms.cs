@@ -14,7 +14,7 @@ public interface ILiveKitRooms
     /// <summary>Every room on the server.</summary>
     Task<IReadOnlyList<ListedRoom>> ListRoomsAsync(CancellationToken ct);
 
-    /// <summary>The room's participants (none for an unknown room).</summary>
+    /// <summary>The room's participants (none for an unknown or closed room).</summary>
     Task<IReadOnlyList<ObservedParticipant>> ListParticipantsAsync(string room, CancellationToken ct);
 }
 
@@ -29,7 +29,11 @@ public sealed class LiveKitRooms(RoomServiceClient client) : ILiveKitRooms
 
     public static ObservedParticipant Observe(ParticipantInfo p) => new(
         p.Identity,
-        p.Kind switch
+        // LiveKit treats a holder of the deprecated agent or recorder grant as an agent or recorder whatever its kind
+        // (pkg/rtc/participant.go IsAgent, IsRecorder), and so does the clock.
+        p.Permission?.Agent == true ? ParticipantCategory.Agent
+        : p.Permission?.Recorder == true ? ParticipantCategory.Egress
+        : p.Kind switch
         {
             ParticipantKind.Standard => ParticipantCategory.Standard,
             ParticipantKind.Ingress => ParticipantCategory.Ingress,
@@ -41,6 +45,6 @@ public sealed class LiveKitRooms(RoomServiceClient client) : ILiveKitRooms
             _ => ParticipantCategory.Other,
         },
         p.IsHidden,
-        p.State == ParticipantState.Disconnected,
+        p.State == ParticipantState.Active,
         p.JoinedAtMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(p.JoinedAtMs) : null);
 }

@@ -20,8 +20,8 @@ public sealed class ReconcileJob(Reconciler reconciler, ILogger<ReconcileJob> lo
         {
             var tick = await reconciler.ReconcileAllAsync(cancellationToken);
             if (tick.LiveKitFailed) Hosting.Metrics.TickFailures.Inc();
-            log.LogDebug("Tick: {Sessions} sessions, {Lookups} ListParticipants, {Transitions} transitions, LiveKit {LiveKit} in {Ms:F1} ms",
-                tick.Sessions, tick.ParticipantLookups, tick.Transitions, tick.LiveKitFailed ? "unreadable" : "ok",
+            log.LogDebug("Tick: {Sessions} sessions, {Lookups} ListParticipants ({Verified} unchanged rooms verified), {Transitions} transitions, LiveKit {LiveKit} in {Ms:F1} ms",
+                tick.Sessions, tick.ParticipantLookups, tick.Verified, tick.Transitions, tick.LiveKitFailed ? "unreadable" : "ok",
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

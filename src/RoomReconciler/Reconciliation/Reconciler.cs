@@ -21,21 +21,34 @@ public sealed class Reconciler(
     // ListParticipants calls in flight at once during a poll: enough to hide latency, few enough to be polite.
     private const int ParallelLookups = 16;
 
+    /// <summary>
+    /// Every room whose listing is unchanged is still looked at within this many ticks: num_participants counts
+    /// hidden, SIP and JOINING participants and lags (livekit-protocol.md §2), so an unchanged listing can hide a change
+    /// of who is present, and only a webhook, which LiveKit may drop, would tell.
+    /// </summary>
+    public const int VerifyEveryTicks = 6;
+
     /// <summary>One poll tick over every session that is not ended.</summary>
     public async Task<TickSummary> ReconcileAllAsync(CancellationToken ct)
     {
         var (sessions, clock) = await store.LoadAsync(ct);
+        var settings = options.CurrentValue;
+        var rules = DecisionRules.From(settings);
         IReadOnlyList<ListedRoom> listed;
         try { listed = await liveKit.ListRoomsAsync(ct); }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
-            log.LogWarning("LiveKit ListRooms failed, nothing changes this tick: {Reason}", e.Message);
-            return new TickSummary(sessions.Count, 0, 0, LiveKitFailed: true);
+            log.LogWarning("LiveKit ListRooms failed, no clock pauses or resumes this tick: {Reason}", e.Message);
+            // Unknown is not zero, but a clock must still end at Reconciler:MaxSessionDuration.
+            var capped = sessions.Select(r => Decide(r, RoomObservation.Unknown, clock, rules, null, null))
+                .Where(d => d.Decision.Actions.Count > 0).ToList();
+            var ended = capped.Count == 0 ? [] : await store.ApplyAsync(capped, SourcePoll, ct);
+            Report(capped, ended, SourcePoll, settings);
+            return new TickSummary(sessions.Count, 0, 0, ended.Count(a => a.Outcome == "changed"), LiveKitFailed: true);
         }
 
-        var settings = options.CurrentValue;
-        var rules = DecisionRules.From(settings);
         var rooms = listed.GroupBy(r => r.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var verify = ToVerify(sessions, rooms, settings);
         var lookups = 0;
         var pending = new PendingDecision?[sessions.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, sessions.Count),
@@ -52,7 +65,7 @@ public sealed class Reconciler(
                     return;
                 }
                 var unchanged = room.Sid == reading.RoomSid && room.NumParticipants == reading.RoomNumParticipants;
-                if (unchanged)
+                if (unchanged && !verify.Contains(reading.Session.Id))
                 {
                     // The listing says nothing moved: decide on what was stored. Only a due action needs LiveKit's exact word.
                     var cached = Decide(reading, Remembered(reading.Session), clock, rules, room, null);
@@ -60,27 +73,52 @@ public sealed class Reconciler(
                 }
                 Interlocked.Increment(ref lookups);
                 var observed = await ObserveAsync(roomName, token);
-                if (observed.IsKnown) pending[i] = Decide(reading, observed, clock, rules, room, null);
+                if (observed.IsKnown) pending[i] = Observed(Decide(reading, observed, clock, rules, room, null));
             });
 
         var decided = pending.OfType<PendingDecision>().ToList();
         var applied = await store.ApplyAsync(decided, SourcePoll, ct);
         Report(decided, applied, SourcePoll, settings);
-        return new TickSummary(sessions.Count, lookups, applied.Count(a => a.Outcome == "changed"), LiveKitFailed: false);
+        return new TickSummary(sessions.Count, lookups, verify.Count, applied.Count(a => a.Outcome == "changed"), LiveKitFailed: false);
     }
 
-    /// <summary>Reconciles one session's room now (a webhook, or a grace that ends), with a hint of when it emptied.</summary>
-    public async Task ReconcileSessionAsync(Guid sessionId, DateTimeOffset? dropHint, string source, CancellationToken ct)
+    /// <summary>
+    /// The rooms to look at this tick although their listing did not change: the ⌈n / 6⌉ looked at longest ago, of the
+    /// n sessions whose room is listed. A look stores observed_at, so the choice comes from the database, the same on
+    /// whichever replica runs the tick, and every such room is looked at within <see cref="VerifyEveryTicks"/> ticks.
+    /// </summary>
+    private static HashSet<Guid> ToVerify(IReadOnlyList<SessionReading> sessions, Dictionary<string, ListedRoom> rooms, ReconcilerOptions settings)
+    {
+        var listed = sessions.Where(r => rooms.ContainsKey(settings.RoomName(r.Session.Id))).ToList();
+        var quota = (listed.Count + VerifyEveryTicks - 1) / VerifyEveryTicks;
+        return listed.OrderBy(r => r.Session.ObservedAt ?? DateTimeOffset.MinValue).ThenBy(r => r.Session.Id)
+            .Take(quota).Select(r => r.Session.Id).ToHashSet();
+    }
+
+    /// <summary>A decision made on LiveKit's exact word: its presence is stored even when unchanged, to record when it was looked at.</summary>
+    private static PendingDecision Observed(PendingDecision pending) =>
+        pending.Decision.Presence is not null ? pending : pending with
+        {
+            Decision = pending.Decision with { Presence = new Presence(pending.Reading.Session.Participants, pending.Reading.Session.BelowSince) },
+        };
+
+    /// <summary>
+    /// Reconciles one session's room now (a webhook, or a grace that ends), with a hint of when it emptied, or of when
+    /// a participant became ACTIVE (participant_joined's createdAt).
+    /// </summary>
+    public async Task ReconcileSessionAsync(Guid sessionId, DateTimeOffset? dropHint, ActiveHint? activeHint, string source, CancellationToken ct)
     {
         var (sessions, clock) = await store.LoadAsync(sessionId, ct);
         if (sessions.Count == 0) return;
         var reading = sessions[0];
         var settings = options.CurrentValue;
         var observed = await ObserveAsync(settings.RoomName(sessionId), ct);
-        if (!observed.IsKnown) return;
+        if (activeHint is not null && observed.IsKnown) observed = new RoomObservation(observed.Participants!.Select(activeHint.ApplyTo).ToList());
         // The listing fields stay as stored: only a poll's ListRooms may say the room changed.
         var decision = Decide(reading, observed, clock, DecisionRules.From(settings), null, dropHint, source)
             with { RoomSid = reading.RoomSid, RoomNumParticipants = reading.RoomNumParticipants };
+        if (observed.IsKnown) decision = Observed(decision);
+        else if (decision.Decision.Actions.Count == 0) return;
         var applied = await store.ApplyAsync([decision], source, ct);
         Report([decision], applied, source, settings);
     }
@@ -122,20 +160,35 @@ public sealed class Reconciler(
             if (t.Outcome == "changed")
             {
                 Hosting.Metrics.Transitions.WithLabels(t.EventType ?? "", source).Inc();
-                log.LogInformation(
+                var reason = reasons[(t.SessionId, t.EventType ?? "")].FirstOrDefault();
+                // A clock that hit the cap is worth an operator's look: a dead LiveKit node, or a session nobody left.
+                var level = reason == Reconcile.ReasonMaxDuration ? LogLevel.Warning : LogLevel.Information;
+                if (reason == Reconcile.ReasonMaxDuration) Hosting.Metrics.MaxDurationEnds.Inc();
+                log.Log(level,
                     "Clock {Transition} session={SessionId} room={Room} {From} -> {To} effective={EffectiveAt:yyyy-MM-ddTHH:mm:ss.fffZ} lag_ms={LagMs} reason={Reason} source={Source}",
                     t.EventType, t.SessionId, settings.RoomName(t.SessionId), From(t.EventType), To(t.EventType), t.EffectiveAt?.UtcDateTime,
-                    (long)((t.CreatedAt - t.EffectiveAt) ?? TimeSpan.Zero).TotalMilliseconds,
-                    reasons[(t.SessionId, t.EventType ?? "")].FirstOrDefault(), source);
+                    (long)((t.CreatedAt - t.EffectiveAt) ?? TimeSpan.Zero).TotalMilliseconds, reason, source);
             }
             else if (t.Outcome != "unchanged")
                 log.LogDebug("Decision for session {SessionId} not applied: {Outcome}", t.SessionId, t.Outcome);
         }
     }
 
-    private static string From(string? transition) => transition switch { "started" => "not_started", "paused" => "running", _ => "paused" };
-    private static string To(string? transition) => transition == "paused" ? "paused" : "running";
+    private static string From(string? transition) => transition switch { "started" => "not_started", "paused" or "ended" => "running", _ => "paused" };
+    private static string To(string? transition) => transition switch { "paused" => "paused", "ended" => "ended", _ => "running" };
 }
 
 /// <summary>What one poll tick did, for the Debug summary and the metrics.</summary>
-public sealed record TickSummary(int Sessions, int ParticipantLookups, int Transitions, bool LiveKitFailed);
+/// <param name="Verified">rooms due a look although their listing did not change (at most ⌈listed / 6⌉)</param>
+public sealed record TickSummary(int Sessions, int ParticipantLookups, int Verified, int Transitions, bool LiveKitFailed);
+
+/// <summary>A participant_joined webhook: the identity became ACTIVE at about <paramref name="At"/> (createdAt, whole seconds).</summary>
+public sealed record ActiveHint(string Identity, DateTimeOffset At)
+{
+    /// <summary>
+    /// The later of joined_at and createdAt: joined_at is the join request, which a JOINING participant may be far
+    /// past, and createdAt is truncated to the second; neither is after the moment it became ACTIVE.
+    /// </summary>
+    public ObservedParticipant ApplyTo(ObservedParticipant p) =>
+        p.Identity == Identity && p.Active && (p.JoinedAt is null || p.JoinedAt < At) ? p with { JoinedAt = At } : p;
+}

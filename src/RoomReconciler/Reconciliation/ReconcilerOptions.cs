@@ -21,6 +21,12 @@ public sealed class ReconcilerOptions : IKeyedOptions
     /// <summary>Start a session's clock when its participants are first all present.</summary>
     public bool AutoStart { get; set; } = true;
 
+    /// <summary>
+    /// A clock whose elapsed time reaches this ends there (reason max_duration): a LiveKit node that died leaves its
+    /// participants listed forever, and an unreadable LiveKit pauses nothing. Zero turns the cap off.
+    /// </summary>
+    public TimeSpan MaxSessionDuration { get; set; } = TimeSpan.FromHours(4);
+
     /// <summary>LiveKit participant kinds that keep a clock running (STANDARD by default; agents and egress never should).</summary>
     public string[] CountedKinds { get; set; } = ["STANDARD"];
 
@@ -35,6 +41,8 @@ public sealed class ReconcilerOptions : IKeyedOptions
         foreach (var p in KeyedOptionsExtensions.Positive(PollInterval, "Reconciler:PollInterval")) yield return p;
         if (GracePeriod < TimeSpan.Zero)
             yield return $"Reconciler:GracePeriod must not be negative (got {GracePeriod})";
+        if (MaxSessionDuration < TimeSpan.Zero)
+            yield return $"Reconciler:MaxSessionDuration must not be negative; 00:00:00 turns the cap off (got {MaxSessionDuration})";
         if (MinParticipants < 1)
             yield return $"Reconciler:MinParticipants must be at least 1 (got {MinParticipants})";
         if (RoomNamePrefix.Length > 200)

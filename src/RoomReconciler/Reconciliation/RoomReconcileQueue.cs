@@ -4,7 +4,7 @@ using System.Threading.Channels;
 namespace RoomReconciler.Reconciliation;
 
 /// <summary>A request to reconcile one session's room now, outside the poll.</summary>
-public sealed record RoomReconcileRequest(Guid SessionId, DateTimeOffset? DropHint, string Source);
+public sealed record RoomReconcileRequest(Guid SessionId, DateTimeOffset? DropHint, string Source, ActiveHint? ActiveHint = null);
 
 /// <summary>
 /// Rooms to reconcile out of turn: on a webhook, and again when a grace ends, so that a pause lands at
@@ -50,7 +50,7 @@ public sealed class RoomReconcileWorker(RoomReconcileQueue queue, IServiceScopeF
                 // A scope per request: the RoomServiceClient inside is a disposable typed HttpClient, which the root
                 // provider would otherwise keep until shutdown.
                 await using var scope = scopes.CreateAsyncScope();
-                try { await scope.ServiceProvider.GetRequiredService<Reconciler>().ReconcileSessionAsync(request.SessionId, request.DropHint, request.Source, stoppingToken); }
+                try { await scope.ServiceProvider.GetRequiredService<Reconciler>().ReconcileSessionAsync(request.SessionId, request.DropHint, request.ActiveHint, request.Source, stoppingToken); }
                 catch (Exception e) when (!stoppingToken.IsCancellationRequested)
                 {
                     log.LogWarning("Reconciling session {SessionId} ({Source}) failed, the next poll will: {Reason}",

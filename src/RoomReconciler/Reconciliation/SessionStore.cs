@@ -39,7 +39,7 @@ public sealed class SessionStore(NpgsqlDataSource dataSource)
     private const string Select = """
         SELECT s.id, s.started_at, s.is_paused, s.last_state_change_at, s.xmin::text,
                p.participants, p.below_since, p.observed_at, p.xmin::text, p.room_sid, p.room_num_participants,
-               (SELECT date_trunc('milliseconds', clock_timestamp()))
+               (SELECT date_trunc('milliseconds', clock_timestamp())), s.total_paused_ms
         FROM sessions s LEFT JOIN session_presence p ON p.session_id = s.id
         WHERE s.ended_at IS NULL
         """;
@@ -64,7 +64,8 @@ public sealed class SessionStore(NpgsqlDataSource dataSource)
             clock ??= new DatabaseTime(Time(reader, 11)!.Value, Stopwatch.GetTimestamp());
             var stored = new StoredSession(
                 reader.GetGuid(0), Time(reader, 1), reader.GetBoolean(2), Time(reader, 3),
-                reader.IsDBNull(5) ? [] : reader.GetFieldValue<string[]>(5), Time(reader, 6), Time(reader, 7));
+                reader.IsDBNull(5) ? [] : reader.GetFieldValue<string[]>(5), Time(reader, 6), Time(reader, 7),
+                TimeSpan.FromMilliseconds(reader.GetInt64(12)));
             sessions.Add(new SessionReading(stored, reader.GetString(4),
                 reader.IsDBNull(8) ? null : reader.GetString(8),
                 reader.IsDBNull(9) ? null : reader.GetString(9),
