@@ -1,4 +1,5 @@
 using RoomReconciler.Reconciliation;
+using LK = RoomReconciler.LiveKit;
 using static RoomReconciler.Reconciliation.ClockTransition;
 
 namespace RoomReconciler.Tests.Reconciliation;
@@ -13,7 +14,7 @@ public sealed class DecisionTests
     private static DateTimeOffset At(double seconds) => T0 + TimeSpan.FromSeconds(seconds);
 
     private static ObservedParticipant Person(string identity, double joinedAt, ParticipantCategory category = ParticipantCategory.Standard,
-        bool hidden = false, bool disconnected = false) => new(identity, category, hidden, disconnected, At(joinedAt));
+        bool hidden = false, bool active = true) => new(identity, category, hidden, active, At(joinedAt));
 
     private static RoomObservation Room(params ObservedParticipant[] participants) => new(participants);
 
@@ -41,8 +42,11 @@ public sealed class DecisionTests
             Room(Person("customer", 1), Person("observer", 2, hidden: true)), 10, [], null, null);
         yield return Case("not started, second is egress → nothing", NotStarted(),
             Room(Person("customer", 1), Person("recorder", 2, ParticipantCategory.Egress)), 10, [], null, null);
-        yield return Case("not started, second is disconnected → nothing", NotStarted(),
-            Room(Person("customer", 1), Person("mechanic", 2, disconnected: true)), 10, [], null, null);
+        yield return Case("not started, second still JOINING or JOINED (not ACTIVE) → nothing", NotStarted(),
+            Room(Person("customer", 1), Person("mechanic", 2, active: false)), 10, [], null, null);
+        yield return Case("not started, second became ACTIVE after a long JOINING → start at the last look, not at joined_at",
+            NotStarted() with { Participants = ["customer"], ObservedAt = At(50) },
+            Room(Person("customer", 1), Person("mechanic", 2)), 55, [(Started, 50)], null, null);
         yield return Case("not started, same identity twice counts once", NotStarted(),
             Room(Person("customer", 1), Person("customer", 2)), 10, [], null, null);
         yield return Case("not started, join time in the future is taken as now", NotStarted(),
@@ -75,7 +79,9 @@ public sealed class DecisionTests
         yield return Case("paused, customer back → resume at the rejoin", PausedAt(90),
             Room(Person("customer", 120), Person("mechanic", 0)), 125, [(Resumed, 120)], null, null);
         yield return Case("paused, rejoin time unknown → resume now", PausedAt(90),
-            Room(new ObservedParticipant("customer", ParticipantCategory.Standard, false, false, null), Person("mechanic", 0)), 125, [(Resumed, 125)], null, null);
+            Room(new ObservedParticipant("customer", ParticipantCategory.Standard, false, true, null), Person("mechanic", 0)), 125, [(Resumed, 125)], null, null);
+        yield return Case("paused, customer JOINING → nothing", PausedAt(90),
+            Room(Person("customer", 120, active: false), Person("mechanic", 0)), 125, [], 0, null);
         yield return Case("paused, still alone → nothing", PausedAt(90, ["mechanic"], belowSince: 60),
             Room(Person("mechanic", 0)), 200, [], 60, null);
         yield return Case("paused, room absent → nothing", PausedAt(90, ["mechanic"], belowSince: 60),
@@ -145,6 +151,77 @@ public sealed class DecisionTests
         Assert.That(Reconcile.Decide(Running(participants: []), room, At(10), Rules).Presence!.Participants,
             Is.EqualTo(new[] { "customer", "mechanic" }));
         Assert.That(Reconcile.Decide(Running(), room, At(10), Rules).Presence, Is.Null);
+    }
+
+    private static readonly DecisionRules Capped = Rules with { MaxSessionDuration = TimeSpan.FromSeconds(100) };
+
+    public static IEnumerable<TestCaseData> MaxDurationCases()
+    {
+        var both = Room(Person("customer", 0), Person("mechanic", 0));
+        yield return MaxCase("running, elapsed just below the cap → nothing", Running(), both, 99.999, []);
+        yield return MaxCase("running, elapsed past the cap → ended when it reached it, not when seen", Running(), both, 130, [(Ended, 100)]);
+        yield return MaxCase("running with 20 s paused → ended at started + paused + cap", Running() with { TotalPaused = TimeSpan.FromSeconds(20) },
+            both, 130, [(Ended, 120)]);
+        yield return MaxCase("running, a due pause comes before the cap → paused only", Running(participants: ["mechanic"], belowSince: 60, observedAt: 60),
+            Room(Person("mechanic", 0)), 97, [(Paused, 90)], TimeSpan.FromSeconds(95));
+        yield return MaxCase("running, cap before the grace's end → ended at the cap, no pause", Running(participants: ["mechanic"], belowSince: 60, observedAt: 60),
+            Room(Person("mechanic", 0)), 97, [(Ended, 80)], TimeSpan.FromSeconds(80));
+        yield return MaxCase("a pause and resume due first move the cap by the paused time", Running(participants: ["mechanic"], belowSince: 60, observedAt: 60),
+            Room(Person("customer", 95), Person("mechanic", 0)), 110, [(Paused, 90), (Resumed, 95), (Ended, 105)]);
+        yield return MaxCase("paused, long past the cap in wall time → a paused clock never reaches it", PausedAt(90, ["mechanic"], belowSince: 60),
+            Room(Person("mechanic", 0)), 1000, []);
+        yield return MaxCase("LiveKit unreadable → the cap still ends the clock", Running(), RoomObservation.Unknown, 130, [(Ended, 100)]);
+        yield return MaxCase("not started, both present long ago → started then ended", NotStarted(), both, 130, [(Started, 0), (Ended, 100)]);
+        yield return MaxCase("cap zero → off", Running(), both, 1_000_000, [], TimeSpan.Zero);
+    }
+
+    private static TestCaseData MaxCase(string name, StoredSession stored, RoomObservation room, double now, (ClockTransition, double)[] actions,
+        TimeSpan? max = null) =>
+        new TestCaseData(stored, room, At(now), actions.Select(a => (a.Item1, At(a.Item2))).ToArray(), max ?? Capped.MaxSessionDuration).SetName(name);
+
+    [TestCaseSource(nameof(MaxDurationCases))]
+    public void MaxSessionDuration(StoredSession stored, RoomObservation room, DateTimeOffset now, (ClockTransition, DateTimeOffset)[] expected, TimeSpan max)
+    {
+        var decision = Reconcile.Decide(stored, room, now, Rules with { MaxSessionDuration = max });
+        Assert.That(Actions(decision), Is.EqualTo(expected));
+        if (expected.Any(a => a.Item1 == Ended))
+        {
+            Assert.That(decision.Actions.Last().Reason, Is.EqualTo(Reconcile.ReasonMaxDuration));
+            Assert.That(decision.RecheckAt, Is.Null, "an ended clock needs no recheck");
+        }
+    }
+
+    [TestCase(false, false, LK.ParticipantKind.Standard, ParticipantCategory.Standard)]
+    [TestCase(true, false, LK.ParticipantKind.Standard, ParticipantCategory.Agent)]
+    [TestCase(false, true, LK.ParticipantKind.Standard, ParticipantCategory.Egress)]
+    [TestCase(false, false, LK.ParticipantKind.Sip, ParticipantCategory.Sip)]
+    public void LegacyAgentAndRecorderGrants_AreObservedAsAgentAndEgress(bool agent, bool recorder, LK.ParticipantKind kind, ParticipantCategory expected)
+    {
+        var info = new LK.ParticipantInfo
+        {
+            Identity = "x", Kind = kind, State = LK.ParticipantState.Active,
+            Permission = new LK.ParticipantPermission { Agent = agent, Recorder = recorder },
+        };
+        Assert.That(LiveKitRooms.Observe(info).Category, Is.EqualTo(expected));
+    }
+
+    [TestCase(LK.ParticipantState.Joining, false)]
+    [TestCase(LK.ParticipantState.Joined, false)]
+    [TestCase(LK.ParticipantState.Active, true)]
+    [TestCase(LK.ParticipantState.Disconnected, false)]
+    [TestCase(LK.ParticipantState.Unrecognized, false)]
+    public void OnlyActiveParticipants_AreObservedAsPresent(LK.ParticipantState state, bool active) =>
+        Assert.That(LiveKitRooms.Observe(new LK.ParticipantInfo { Identity = "x", State = state }).Active, Is.EqualTo(active));
+
+    [Test]
+    public void ParticipantJoinedHint_MovesTheJoinToWhenItBecameActive_NeverEarlier()
+    {
+        var hint = new ActiveHint("mechanic", At(40));
+        Assert.That(hint.ApplyTo(Person("mechanic", 10)).JoinedAt, Is.EqualTo(At(40)), "a long JOINING: createdAt, not joined_at");
+        Assert.That(hint.ApplyTo(Person("mechanic", 40.5)).JoinedAt, Is.EqualTo(At(40.5)), "createdAt is truncated: joined_at is later");
+        Assert.That(hint.ApplyTo(Person("customer", 10)).JoinedAt, Is.EqualTo(At(10)), "another identity");
+        var decision = Reconcile.Decide(NotStarted(), Room(Person("customer", 1), hint.ApplyTo(Person("mechanic", 10))), At(41), Rules);
+        Assert.That(Actions(decision), Is.EqualTo(new[] { (Started, At(40)) }));
     }
 
     [Test]
