@@ -139,7 +139,7 @@ public sealed class Reconciler(
 
     /// <summary>The stored identities, standing in for a room whose listing did not change.</summary>
     private static RoomObservation Remembered(StoredSession session) =>
-        new(session.Participants.Select(p => new ObservedParticipant(p, ParticipantCategory.Standard, false, false, null)).ToList());
+        new(session.Participants.Select(p => new ObservedParticipant(p, ParticipantCategory.Standard, Hidden: false, Active: true, JoinedAt: null)).ToList());
 
     private async Task<RoomObservation> ObserveAsync(string room, CancellationToken ct)
     {

@@ -100,8 +100,9 @@ public sealed class RoomServiceClientTests
         Assert.Multiple(() =>
         {
             Assert.That(claims.GetProperty("iss").GetString(), Is.EqualTo(TestTokens.ApiKey));
-            Assert.That(claims.GetProperty("nbf").GetInt64(), Is.EqualTo(now));
-            Assert.That(claims.GetProperty("iat").GetInt64(), Is.EqualTo(now));
+            // Set back by LiveKit's leeway, so that a LiveKit clock behind ours still accepts it (livekit-protocol.md §8).
+            Assert.That(claims.GetProperty("nbf").GetInt64(), Is.EqualTo(now - (long)ServerTokens.ClockSkewAllowance.TotalSeconds));
+            Assert.That(claims.GetProperty("iat").GetInt64(), Is.EqualTo(now - (long)ServerTokens.ClockSkewAllowance.TotalSeconds));
             Assert.That(claims.GetProperty("exp").GetInt64(), Is.EqualTo(now + (long)ServerTokens.Lifetime.TotalSeconds));
             Assert.That(claims.GetProperty("video").GetRawText(), Is.EqualTo("""{"roomList":true}"""));
             Assert.That(claims.TryGetProperty("sub", out _), Is.False);
@@ -214,6 +215,33 @@ public sealed class RoomServiceClientTests
     {
         _fake.Respond = FakeLiveKit.TwirpError(404, "not_found", "requested room does not exist");
         Assert.That(await Client.ListParticipants("gone", CancellationToken.None), Is.Empty);
+    }
+
+    /// <summary>psrpc: ListParticipants answers unavailable, ListRooms gets the rest.</summary>
+    private void PsrpcRoom(string listRoomsBody) => _fake.Respond = context =>
+        context.Request.Path.Value!.EndsWith("/ListParticipants", StringComparison.Ordinal)
+            ? FakeLiveKit.TwirpError(503, "unavailable", "no response from servers")(context)
+            : FakeLiveKit.Reply(200, listRoomsBody)(context);
+
+    [Test]
+    public async Task ListParticipants_UnavailableForARoomListRoomsDoesNotList_IsEmpty()
+    {
+        PsrpcRoom("""{"rooms":[]}""");
+        Assert.That(await Client.ListParticipants("closed", CancellationToken.None), Is.Empty);
+        var confirm = Requests.Last();
+        Assert.That((confirm.Path, confirm.Body), Is.EqualTo(("/twirp/livekit.RoomService/ListRooms", """{"names":["closed"]}""")));
+    }
+
+    [Test]
+    public async Task ListParticipants_UnavailableForAListedRoom_StaysUnknown()
+    {
+        PsrpcRoom("""{"rooms":[{"sid":"RM_1","name":"r1","num_participants":2}]}""");
+        try
+        {
+            await Client.ListParticipants("r1", CancellationToken.None);
+            Assert.Fail("a listed room that cannot be read is unknown, not empty");
+        }
+        catch (LiveKitException e) { Assert.That(e.Kind, Is.EqualTo(LiveKitErrorKind.Unavailable)); }
     }
 
     [Test]

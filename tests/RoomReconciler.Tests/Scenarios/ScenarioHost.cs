@@ -27,18 +27,30 @@ public sealed class ScenarioHost : IAsyncDisposable
     public TimeSpan PollInterval { get; init; } = Poll;
     public bool Webhooks { get; init; } = true;
 
-    public static async Task<ScenarioHost> CreateAsync(TimeSpan? poll = null, bool webhooks = true) => new()
+    /// <summary>Further daemon configuration, e.g. "--Reconciler:MaxSessionDuration=00:00:04".</summary>
+    public string[] ExtraArgs { get; init; } = [];
+
+    /// <param name="liveKit">adjusts the simulator's options (psrpc, lifecycle timeouts) before it starts</param>
+    /// <param name="liveKitTime">the simulator's clock, for skew</param>
+    public static async Task<ScenarioHost> CreateAsync(TimeSpan? poll = null, bool webhooks = true, Action<SimulatorOptions>? liveKit = null,
+        TimeProvider? liveKitTime = null, params string[] daemonArgs)
     {
-        LiveKit = await SimulatorServer.StartAsync(new SimulatorOptions
+        var options = new SimulatorOptions
         {
             DepartureTimeout = TimeSpan.FromSeconds(60),
             WebhookRetryMin = TimeSpan.FromMilliseconds(100),
             WebhookRetryMax = TimeSpan.FromMilliseconds(500),
-        }),
-        Db = await ClockDatabase.CreateAsync(),
-        PollInterval = poll ?? Poll,
-        Webhooks = webhooks,
-    };
+        };
+        liveKit?.Invoke(options);
+        return new()
+        {
+            LiveKit = await SimulatorServer.StartAsync(options, liveKitTime),
+            Db = await ClockDatabase.CreateAsync(),
+            PollInterval = poll ?? Poll,
+            Webhooks = webhooks,
+            ExtraArgs = daemonArgs,
+        };
+    }
 
     public string[] DaemonArgs(params string[] extra) =>
     [
@@ -50,6 +62,7 @@ public sealed class ScenarioHost : IAsyncDisposable
         "--Reconciler:PollInterval=" + PollInterval.ToString("c"),
         "--Reconciler:GracePeriod=" + Grace.ToString("c"),
         "--ClockApi:RequireToken=false",
+        .. ExtraArgs,
         .. extra,
     ];
 

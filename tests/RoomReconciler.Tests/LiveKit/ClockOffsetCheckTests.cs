@@ -1,0 +1,48 @@
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using RoomReconciler.Hosting;
+using RoomReconciler.LiveKit;
+using RoomReconciler.Tests.Scenarios;
+
+namespace RoomReconciler.Tests.LiveKit;
+
+/// <summary>`check` reports our offset from LiveKit (its Date header) and from PostgreSQL, wired as the daemon wires it.</summary>
+[NonParallelizable]
+public sealed class ClockOffsetCheckTests
+{
+    private static async Task<(string? Problem, StartupNote? Note, TimeSpan LiveKit)> CheckAsync(TimeSpan liveKitOffset)
+    {
+        await using var host = await ScenarioHost.CreateAsync(liveKitTime: new OffsetTime(liveKitOffset));
+        await using var app = DaemonHost.Build(host.DaemonArgs());
+        var check = app.Services.GetServices<IStartupCheck>().OfType<ClockOffsetCheck>().Single();
+        var problem = await check.CheckAsync(CancellationToken.None);
+        return (problem, check.Note, await check.LiveKitOffsetAsync(CancellationToken.None));
+    }
+
+    [Test]
+    public async Task InSync_IsOk_AndReportsBothOffsets()
+    {
+        var (problem, note, measured) = await CheckAsync(TimeSpan.Zero);
+        Assert.That(problem, Is.Null);
+        Assert.That(note!.Warning, Is.False, note.Text);
+        Assert.That(note.Text, Does.Contain("LiveKit ").And.Contain("PostgreSQL "));
+        Assert.That(measured.Duration(), Is.LessThan(TimeSpan.FromMilliseconds(200)), "measured from the Date header's tick, not to the second");
+    }
+
+    [Test]
+    public async Task LiveKitAheadByMoreThanASecond_IsAWarning_NotAFailure()
+    {
+        var (problem, note, measured) = await CheckAsync(TimeSpan.FromSeconds(2.5));
+        Assert.That(problem, Is.Null);
+        Assert.That(note!.Warning, Is.True);
+        Assert.That(note.Text, Does.Contain("LiveKit +2.").And.Contain("ahead of ours"));
+        Assert.That(measured.TotalSeconds, Is.EqualTo(2.5).Within(0.2));
+    }
+
+    [Test]
+    public async Task LiveKitBeyondTheTokenLeeway_Fails()
+    {
+        var (problem, _, _) = await CheckAsync(TimeSpan.FromSeconds(-90));
+        Assert.That(problem, Does.Contain(string.Create(CultureInfo.InvariantCulture, $"LiveKit -90.")).And.Contain("NTP"));
+    }
+}
