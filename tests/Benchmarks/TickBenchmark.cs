@@ -15,7 +15,9 @@ namespace RoomReconciler.Benchmarks;
 /// One reconcile tick at 1k, 10k and 100k active sessions against the LiveKit simulator and a real PostgreSQL:
 /// wall time, database round trips, LiveKit calls and memory, beside the naive loop the seed sketches
 /// (ListParticipants and one pause/resume RPC per session per tick), in the same run on the same data.
-/// Each measured tick follows a churn: 0.5% of the rooms lose their customer, 0.5% get theirs back.
+/// Each measured tick follows a churn: 0.5% of the rooms lose their customer, 0.5% get theirs back. It also shows the
+/// call budget (1 + rooms changed + ⌈rooms / 6⌉, the last for verifying rooms whose listing did not change) and that
+/// every room was looked at within six ticks.
 /// </summary>
 public static class TickBenchmark
 {
@@ -36,8 +38,8 @@ public static class TickBenchmark
             NpgsqlConnection.ClearAllPools();
         }
         Console.WriteLine();
-        Console.WriteLine("| sessions | tick (median) | naive loop | speed-up | DB round trips / tick | LiveKit calls / tick (rooms changed) | allocated / tick | peak RSS |");
-        Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        Console.WriteLine("| sessions | tick (median) | naive loop | speed-up | DB round trips / tick | LiveKit calls / tick (rooms changed) | budget 1 + changed + ⌈n/6⌉ | rooms looked at within 6 ticks | allocated / tick | peak RSS |");
+        Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var row in rows) Console.WriteLine(row);
     }
 
@@ -78,7 +80,11 @@ public static class TickBenchmark
         var calls = new List<int>();
         var changed = new List<int>();
         var allocated = new List<long>();
-        for (var t = 0; t < ticks; t++)
+        var store = services.GetRequiredService<SessionStore>();
+        var (_, before) = await store.LoadAsync(CancellationToken.None);
+        var windowStart = before.Now;
+        // At least six, so that every room whose listing never changed has come up for verification.
+        for (var t = 0; t < Math.Max(ticks, Reconciler.VerifyEveryTicks); t++)
         {
             changed.Add(Churn(sim, ids, absent, random));
             sim.Calls.Reset();
@@ -92,12 +98,15 @@ public static class TickBenchmark
             calls.Add(sim.Calls.Total);
         }
 
+        var (after, _) = await store.LoadAsync(CancellationToken.None);
+        var verified = after.Count(r => r.Session.ObservedAt >= windowStart);
+        var budget = 1 + changed.Max() + (size + Reconciler.VerifyEveryTicks - 1) / Reconciler.VerifyEveryTicks;
         var naive = await NaiveLoopAsync(services, ids, Math.Min(size, NaiveSampleLimit));
         var naiveMs = naive * size / Math.Min(size, NaiveSampleLimit);
         var tick = Median(times);
         Console.Error.WriteLine($"  {size}: tick {tick:F0} ms, naive {naiveMs:F0} ms");
         return $"| {size:N0} | {tick:F0} ms | {naiveMs:F0} ms{(size > NaiveSampleLimit ? " (from 10k)" : "")} | {naiveMs / tick:F0}× " +
-               $"| {roundTrips.Max()} | {calls.Max()} ({changed.Max()}) | {Median(allocated.Select(b => b / 1048576.0).ToList()):F0} MB " +
+               $"| {roundTrips.Max()} | {calls.Max()} ({changed.Max()}) | {budget} | {verified:N0} of {after.Count:N0} | {Median(allocated.Select(b => b / 1048576.0).ToList()):F0} MB " +
                $"| {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576} MB |";
     }
 
