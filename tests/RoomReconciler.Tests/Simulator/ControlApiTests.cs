@@ -43,6 +43,27 @@ internal sealed class ControlApiTests : SimulatorFixture
     }
 
     [Test]
+    public async Task Legacy_grants_lost_network_and_a_dead_node_can_be_driven_over_http()
+    {
+        var (_, bot) = await Control(HttpMethod.Post, "join", """{"room":"r1","identity":"old-bot","legacy_agent":true}""");
+        await Control(HttpMethod.Post, "join", """{"room":"r1","identity":"alice"}""");
+        var (lostStatus, lost) = await Control(HttpMethod.Post, "lose_network", """{"room":"r1","identity":"alice"}""");
+        var (missingStatus, _) = await Control(HttpMethod.Post, "lose_network", """{"room":"r1","identity":"nobody"}""");
+        var (failStatus, _) = await Control(HttpMethod.Post, "fail_node");
+        var (leaveStatus, _) = await Control(HttpMethod.Post, "leave", """{"room":"r1","identity":"alice"}""");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(bot.GetProperty("permission").GetProperty("agent").GetBoolean(), Is.True);
+            Assert.That((lostStatus, lost.GetProperty("state").GetString()), Is.EqualTo((200, "ACTIVE")), "still ACTIVE until LiveKit removes it");
+            Assert.That(missingStatus, Is.EqualTo(404));
+            Assert.That(failStatus, Is.EqualTo(200));
+            Assert.That(leaveStatus, Is.EqualTo(400), "a dead node's room takes no leaves");
+            Assert.That(Sim.Rooms.IsOrphaned("r1"), Is.True);
+        });
+    }
+
+    [Test]
     public async Task Faults_calls_and_staleness_can_be_driven_over_http()
     {
         var (faultStatus, _) = await Control(HttpMethod.Post, "faults", """{"kind":"unavailable","method":"ListRooms","count":1}""");
