@@ -181,14 +181,3 @@ public sealed class Reconciler(
 /// <summary>What one poll tick did, for the Debug summary and the metrics.</summary>
 /// <param name="Verified">rooms due a look although their listing did not change (at most ⌈listed / 6⌉)</param>
 public sealed record TickSummary(int Sessions, int ParticipantLookups, int Verified, int Transitions, bool LiveKitFailed);
-
-/// <summary>A participant_joined webhook: the identity became ACTIVE at about <paramref name="At"/> (createdAt, whole seconds).</summary>
-public sealed record ActiveHint(string Identity, DateTimeOffset At)
-{
-    /// <summary>
-    /// The later of joined_at and createdAt: joined_at is the join request, which a JOINING participant may be far
-    /// past, and createdAt is truncated to the second; neither is after the moment it became ACTIVE.
-    /// </summary>
-    public ObservedParticipant ApplyTo(ObservedParticipant p) =>
-        p.Identity == Identity && p.Active && (p.JoinedAt is null || p.JoinedAt < At) ? p with { JoinedAt = At } : p;
-}
