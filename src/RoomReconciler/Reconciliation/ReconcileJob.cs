@@ -14,6 +14,7 @@ public sealed class ReconcileJob(Reconciler reconciler, ILogger<ReconcileJob> lo
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
+        using var activity = ReconcileTracing.Source.StartActivity("reconcile tick");
         var started = Stopwatch.GetTimestamp();
         Hosting.Metrics.Ticks.Inc();
         try

@@ -72,6 +72,7 @@ public sealed class Reconciler(
     /// <summary>Reconciles one session's room now (a webhook, or a grace that ends), with a hint of when it emptied.</summary>
     public async Task ReconcileSessionAsync(Guid sessionId, DateTimeOffset? dropHint, string source, CancellationToken ct)
     {
+        using var activity = ReconcileTracing.Source.StartActivity("reconcile room")?.SetTag("roomreconciler.session_id", sessionId);
         var (sessions, clock) = await store.LoadAsync(sessionId, ct);
         if (sessions.Count == 0) return;
         var reading = sessions[0];
