@@ -21,6 +21,7 @@ public sealed class ReconcileJob(Reconciler reconciler, ILogger<ReconcileJob> lo
         {
             var tick = await reconciler.ReconcileAllAsync(cancellationToken);
             if (tick.LiveKitFailed) Hosting.Metrics.TickFailures.Inc();
+            else Hosting.Metrics.LiveKitLastRead.Set(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0);
             log.LogDebug("Tick: {Sessions} sessions, {Lookups} ListParticipants, {Transitions} transitions, LiveKit {LiveKit} in {Ms:F1} ms",
                 tick.Sessions, tick.ParticipantLookups, tick.Transitions, tick.LiveKitFailed ? "unreadable" : "ok",
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds);
