@@ -38,6 +38,8 @@ public static class Cli
           Log:Format                   text (default) or json
           Serilog:MinimumLevel:Default log level (default Information)
           Urls                         listen addresses (default http://0.0.0.0:8080)
+          Management:Port              serve /metrics, /healthz, /readyz on this port alone (default 0: the public port)
+          OTEL_EXPORTER_OTLP_ENDPOINT  send traces and metrics over OTLP (and the other standard OTEL_* variables)
         """;
 
     /// <summary>
