@@ -58,6 +58,8 @@ require_systemd_analyze
 check image python3 .ci/image-context.py
 # Kubernetes: every manifest against the API schemas, offline (Pod Security "restricted" is a dotnet test).
 check kubernetes node .ci/node/kubernetes.mjs
+# The alert rules and the dashboard: their PromQL parses with Prometheus' grammar (their metric names are a dotnet test).
+check promql node .ci/node/promql.mjs
 # systemd: `systemd-analyze security` exposure at most 2.5 (the threshold is in tenths).
 check systemd systemd-analyze security --offline=yes --threshold=25 systemd/roomreconciler.service
 # The browser module's TypeScript declarations, used by a strict TypeScript file.
