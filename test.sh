@@ -46,9 +46,9 @@ check() {
   local name=$1; shift
   log "$name"
   if "$@" >"$results/check-$name.log" 2>&1; then
-    passed=$((passed + 1)); echo "ok $name: $(tail -n 1 "$results/check-$name.log")"
+    passed=$((passed + 1)); local last; last=$(tail -n 1 "$results/check-$name.log"); echo "passed $name${last:+: $last}"
   else
-    failed=$((failed + 1)); status=1; tail -n 20 "$results/check-$name.log"
+    failed=$((failed + 1)); status=1; echo "FAILED $name:"; tail -n 20 "$results/check-$name.log"
   fi
 }
 require_python3
