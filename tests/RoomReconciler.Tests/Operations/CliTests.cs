@@ -57,6 +57,18 @@ public sealed class CliTests
         Assert.That(run.Output, Does.Contain("Reconciler:PollIntervall is not a configuration key"));
     }
 
+    [Test]
+    public async Task Run_waiting_for_the_database_stops_at_once_on_SIGTERM()
+    {
+        await using var run = DaemonCommand.Start(["run", $"--Urls=http://127.0.0.1:{DaemonCommand.FreePort()}", .. Configuration(DaemonCommand.FreePort())]);
+        await Support.Eventually.Async(() => Task.FromResult(run.Output), o => o.Contains("is not available") || run.HasExited,
+            TimeSpan.FromSeconds(60), "the first warning");
+        Assert.That(run.HasExited, Is.False, run.Output);
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        Assert.That(await run.TerminateAsync(), Is.Zero, run.Output);
+        Assert.That(stopping.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)));
+    }
+
     [TestCase("migrate", 2)]
     [TestCase("check", 1)]
     public async Task Migrate_and_check_without_the_database_fail_in_one_line_naming_it(string command, int exitCode)
