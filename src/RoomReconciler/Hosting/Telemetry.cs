@@ -10,7 +10,8 @@ namespace RoomReconciler.Hosting;
 /// OpenTelemetry traces and metrics over OTLP, configured by the standard OTEL_* variables alone
 /// (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, ...).
 /// Off unless an OTLP endpoint is set: an exporter retrying against a collector that does not exist would only
-/// cost memory and log noise. Prometheus' /metrics is served either way (<see cref="Management"/>).
+/// cost memory and log noise. Prometheus' /metrics is served either way (<see cref="Management"/>); the daemon's own
+/// families reach OTLP too (<see cref="MetricsExport"/>).
 /// </summary>
 public static class Telemetry
 {
@@ -23,6 +24,7 @@ public static class Telemetry
     public static IServiceCollection AddTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
         if (!Enabled(configuration)) return services;
+        MetricsExport.EnsureCreated();
         services.AddOpenTelemetry()
             // OTEL_SERVICE_NAME wins when set; AddService would otherwise replace it with ours.
             .ConfigureResource(r => r.AddService(configuration["OTEL_SERVICE_NAME"] ?? DefaultServiceName, serviceVersion: Cli.Version))
@@ -33,6 +35,7 @@ public static class Telemetry
                 .AddNpgsql()
                 .AddOtlpExporter())
             .WithMetrics(metrics => metrics
+                .AddMeter(MetricsExport.MeterName)
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()

@@ -149,7 +149,8 @@ public sealed partial class LateDatabaseTests
         var traces = await UntilAsync(() => Task.FromResult(_otlp.Received("/v1/traces")), t => spans.All(t.Contains), "the spans at the collector");
         Assert.That(traces, Does.Contain("roomreconciler-under-test"), "OTEL_SERVICE_NAME names the service");
         Assert.That(traces, Does.Contain("RoomReconciler.Reconciliation").And.Contain("postgresql"), "the daemon's sources and Npgsql's spans");
-        var metrics = await UntilAsync(() => Task.FromResult(_otlp.Received("/v1/metrics")), m => m.Contains("http.server.request.duration"), "metrics at the collector");
+        string[] families = ["http.server.request.duration", "roomreconciler_reconcile_ticks_total", "roomreconciler_clock_requests_total", "roomreconciler_reconcile_tick_duration_seconds_count"];
+        var metrics = await UntilAsync(() => Task.FromResult(_otlp.Received("/v1/metrics")), m => families.All(m.Contains), "metrics at the collector");
         Assert.That(metrics, Does.Contain("roomreconciler-under-test"));
     }
 
