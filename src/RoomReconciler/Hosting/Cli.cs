@@ -1,6 +1,5 @@
 using System.Reflection;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using RoomReconciler.Database;
 using RoomReconciler.Reconciliation;
 
