@@ -41,6 +41,31 @@ if [ -d src/clock-client/test ]; then
   passed=$((passed + ${p:-0})) failed=$((failed + ${f:-0}))
 fi
 
+# The operations checks that no test framework runs; each counts as one test in the final line.
+check() {
+  local name=$1; shift
+  log "$name"
+  if "$@" >"$results/check-$name.log" 2>&1; then
+    passed=$((passed + 1)); local last; last=$(tail -n 1 "$results/check-$name.log"); echo "passed $name${last:+: $last}"
+  else
+    failed=$((failed + 1)); status=1; echo "FAILED $name:"; tail -n 20 "$results/check-$name.log"
+  fi
+}
+require_python3
+require_node_checks
+require_systemd_analyze
+# The image: the Dockerfile's build stage publishes from exactly what its COPY lines copy (no container engine needed).
+check image python3 .ci/image-context.py
+# Kubernetes: every manifest against the API schemas, offline (Pod Security "restricted" is a dotnet test).
+check kubernetes node .ci/node/kubernetes.mjs
+# The alert rules and the dashboard: their PromQL parses with Prometheus' grammar (their metric names are a dotnet test).
+check promql node .ci/node/promql.mjs
+# systemd: `systemd-analyze security` exposure at most 2.5 (the threshold is in tenths).
+check systemd systemd-analyze security --offline=yes --threshold=25 systemd/roomreconciler.service
+# The browser module's TypeScript declarations, used by a strict TypeScript file.
+check typescript .ci/node/node_modules/.bin/tsc --noEmit --strict --module nodenext --moduleResolution nodenext \
+  --target es2022 --lib es2022,dom src/clock-client/types-check/usage.ts
+
 [ "$failed" = 0 ] || status=1
 echo "$passed passed, $failed failed"
 exit $status

@@ -45,3 +45,18 @@ require_chromium() {
 as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
+
+# The Node tools of the CI checks (.ci/node: the Kubernetes schemas, TypeScript), at the versions of its lockfile.
+require_node_checks() {
+  require_node
+  [ -x .ci/node/node_modules/.bin/tsc ] || (cd .ci/node && npm ci --no-audit --no-fund --silent >&2)
+}
+
+require_python3() {
+  command -v python3 >/dev/null || { log "installing Python 3"; apt_install python3 >/dev/null; }
+}
+
+# systemd-analyze rates a unit's sandboxing offline, without a running systemd.
+require_systemd_analyze() {
+  command -v systemd-analyze >/dev/null || { log "installing systemd (for systemd-analyze)"; apt_install systemd >/dev/null; }
+}

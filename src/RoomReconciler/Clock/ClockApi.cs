@@ -126,6 +126,7 @@ public static class ClockApi
 
         public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
         {
+            using var activity = ClockTracing.Source.StartActivity($"clock {endpoint}");
             context.HttpContext.Response.Headers.CacheControl = "no-store";
             var result = await next(context);
             var inner = result;

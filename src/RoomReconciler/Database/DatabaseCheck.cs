@@ -20,7 +20,7 @@ public sealed class DatabaseCheck(NpgsqlDataSource dataSource, IOptions<Postgres
         }
         catch (Exception e) when (e is NpgsqlException or MigrationException or TimeoutException)
         {
-            return $"cannot use the database: {e.Message}";
+            return $"cannot use {DatabaseTarget.Describe(postgres.Value.Postgres!)}: {DatabaseTarget.Reason(e)}";
         }
     }
 }

@@ -8,6 +8,7 @@ public sealed class PostgresOptions : IKeyedOptions
 {
     public static string Section => "ConnectionStrings";
     public const string Key = "ConnectionStrings:Postgres";
+    public static bool ClosedSection => false;
 
     public string? Postgres { get; set; }
 

@@ -1,5 +1,5 @@
+using System.Reflection;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using RoomReconciler.Database;
 using RoomReconciler.Reconciliation;
 
@@ -18,6 +18,7 @@ public static class Cli
           migrate   apply db/migrations to ConnectionStrings:Postgres and exit
           check     validate the configuration, reach PostgreSQL and LiveKit, check migrations; exit non-zero on any problem
           --help    this text
+          --version the version
 
         Configuration (appsettings.json, environment variables with __ for :, or --Key=value):
           ConnectionStrings:Postgres   the database (required)
@@ -36,7 +37,23 @@ public static class Cli
           Log:Format                   text (default) or json
           Serilog:MinimumLevel:Default log level (default Information)
           Urls                         listen addresses (default http://0.0.0.0:8080)
+          Management:Port              serve /metrics, /healthz, /readyz on this port alone (default 0: the public port)
+          OTEL_EXPORTER_OTLP_ENDPOINT  send traces and metrics over OTLP (and the other standard OTEL_* variables)
         """;
+
+    /// <summary>
+    /// The commands, by name. A new command is one entry here and one line in <see cref="Help"/>; each gets the
+    /// arguments after its name, already checked by <see cref="CommandLine"/>.
+    /// </summary>
+    private static readonly Dictionary<string, Func<string[], Task<int>>> Commands = new()
+    {
+        ["run"] = RunDaemonAsync,
+        ["migrate"] = MigrateAsync,
+        ["check"] = CheckAsync,
+    };
+
+    public static string Version =>
+        typeof(Cli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -47,26 +64,28 @@ public static class Cli
             Console.Out.WriteLine(Help);
             return 0;
         }
+        if (args.Contains("--version"))
+        {
+            Console.Out.WriteLine($"RoomReconciler {Version}");
+            return 0;
+        }
+        if (!Commands.TryGetValue(command, out var run)) return Usage($"unknown command '{command}'");
+        if (CommandLine.Problem(rest) is { } problem) return Usage(problem);
         try
         {
-            return command switch
-            {
-                "run" => await RunDaemonAsync(rest),
-                "migrate" => await MigrateAsync(rest),
-                "check" => await CheckAsync(rest),
-                _ => Fail($"unknown command '{command}'; run with --help for the list"),
-            };
+            return await run(rest);
         }
-        catch (Exception e) when (ConfigurationProblem(e) is { } problem)
+        catch (Exception e) when (ConfigurationProblem(e) is { } configurationProblem)
         {
-            return Fail($"configuration error: {problem}");
+            return Fail($"configuration error: {configurationProblem}");
         }
     }
 
     private static async Task<int> RunDaemonAsync(string[] args)
     {
         var app = DaemonHost.Build(args);
-        var pending = await new Migrator(app.Configuration.BindKeyedOptions<PostgresOptions>().Postgres!).GetPendingAsync(CancellationToken.None);
+        var pending = await DatabaseWait.UntilReachableAsync(args, app.Configuration.BindKeyedOptions<PostgresOptions>().Postgres!);
+        if (pending is null) return 0;
         if (pending.Count > 0) return Fail(MigrationStatus.Behind(pending));
         await app.RunAsync();
         return 0;
@@ -85,9 +104,10 @@ public static class Cli
                 : $"applied {applied.Count} migration(s): {string.Join(", ", applied)}");
             return 0;
         }
-        catch (Exception e) when (e is MigrationException or NpgsqlException or Quartz.SchedulerException)
+        // Evolve reports an unreachable database from its constructor, unwrapped.
+        catch (Exception e) when (e is MigrationException or EvolveDb.EvolveException or Quartz.SchedulerException || DatabaseTarget.IsUnavailable(e))
         {
-            return Fail($"migration failed: {e.Message}");
+            return Fail($"migration of {DatabaseTarget.Describe(connectionString)} failed: {DatabaseTarget.Reason(e)}");
         }
     }
 
@@ -117,6 +137,8 @@ public static class Cli
         _ when e.InnerException is not null => ConfigurationProblem(e.InnerException),
         _ => null,
     };
+
+    private static int Usage(string problem) => Fail($"{problem}\n\n{Help}");
 
     private static int Fail(string message)
     {

@@ -1,5 +1,4 @@
 using Npgsql;
-using Prometheus;
 using RoomReconciler.Clock;
 using RoomReconciler.Database;
 using RoomReconciler.Demo;
@@ -28,6 +27,9 @@ public static class DaemonHost
 
         builder.Host.UseSystemd();
         builder.Services.AddSerilog((services, logger) => Logging.Configure(logger, configuration, services));
+        builder.Services.AddKeyedOptions<LogOptions>(configuration);
+        builder.AddManagementPort();
+        builder.Services.AddTelemetry(configuration);
 
         builder.Services.AddKeyedOptions<PostgresOptions>(configuration);
         builder.Services.AddKeyedOptions<LiveKitOptions>(configuration);
@@ -35,7 +37,8 @@ public static class DaemonHost
         builder.Services.AddKeyedOptions<ClockApiOptions>(configuration);
 
         var connectionString = configuration.BindKeyedOptions<PostgresOptions>().Postgres!;
-        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
+        // Named: metrics and traces identify the pool by this rather than by host, user and database.
+        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString) { Name = "roomreconciler" }.Build());
         builder.Services.AddSingleton<IStartupCheck, DatabaseCheck>();
         builder.Services.AddHealthEndpoints();
         builder.Services.AddClockApi(configuration);
@@ -48,8 +51,7 @@ public static class DaemonHost
         configure?.Invoke(builder);
         var app = builder.Build();
         app.UseSerilogRequestLogging(RequestLogging.Configure);
-        app.MapHealthEndpoints();
-        app.MapMetrics();
+        app.MapManagementEndpoints();
         app.MapOpenApi();
         app.MapClockApi();
         app.MapTimelineApi();

@@ -10,7 +10,7 @@ public static class Health
 {
     public static IServiceCollection AddHealthEndpoints(this IServiceCollection services)
     {
-        services.AddSingleton<Readiness>();
+        services.AddSingleton<IReadiness, Readiness>();
         return services;
     }
 
@@ -23,7 +23,7 @@ public static class Health
         return app;
     }
 
-    public static async Task<ContentHttpResult> GetReadiness(Readiness readiness, HttpResponse response)
+    public static async Task<ContentHttpResult> GetReadiness(IReadiness readiness, HttpResponse response)
     {
         response.Headers.CacheControl = "no-store";
         var problem = await readiness.CheckAsync();
@@ -37,7 +37,7 @@ public static class Health
 /// The database check behind /readyz, run at most once per <see cref="CacheFor"/>: probes from every kubelet and
 /// load balancer then share one check instead of each opening a connection and reading the changelog.
 /// </summary>
-public sealed class Readiness(IOptions<PostgresOptions> postgres, TimeProvider time)
+public sealed class Readiness(IOptions<PostgresOptions> postgres, TimeProvider time) : IReadiness
 {
     public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(2);
 
@@ -68,9 +68,9 @@ public sealed class Readiness(IOptions<PostgresOptions> postgres, TimeProvider t
             var pending = await new Migrator(postgres.Value.Postgres!).GetPendingAsync(CancellationToken.None);
             return pending.Count == 0 ? null : MigrationStatus.Behind(pending);
         }
-        catch (Exception e) when (e is NpgsqlException or MigrationException or TimeoutException)
+        catch (Exception e) when (DatabaseTarget.IsUnavailable(e) || e is MigrationException)
         {
-            return $"cannot use the database: {e.Message}";
+            return $"cannot use {DatabaseTarget.Describe(postgres.Value.Postgres!)}: {DatabaseTarget.Reason(e)}";
         }
     }
 }

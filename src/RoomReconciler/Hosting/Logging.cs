@@ -6,13 +6,15 @@ using Serilog.Formatting.Compact;
 namespace RoomReconciler.Hosting;
 
 /// <summary>
-/// Serilog: readable console lines for operators tailing (Log:Format=text, the default), compact JSON for
+/// Serilog: readable, dated console lines for operators tailing (Log:Format=text, the default), compact JSON for
 /// collectors (Log:Format=json). Under systemd each line starts with its syslog priority (&lt;3&gt; error ...
 /// &lt;7&gt; debug), which journald strips and files as the entry's level.
 /// </summary>
 public static class Logging
 {
-    private const string Text = "{Timestamp:HH:mm:ss.fff} {Level:u3} {SourceContext:l}: {Message:lj}{NewLine}{Exception}";
+    // The date too: lines read days later (a support case, a file someone saved) must say when they happened.
+    private const string Timestamp = "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} ";
+    private const string Text = Timestamp + "{Level:u3} {SourceContext:l}: {Message:lj}{NewLine}{Exception}";
 
     public static LoggerConfiguration Configure(LoggerConfiguration logger, IConfiguration configuration, IServiceProvider? services = null)
     {
@@ -23,11 +25,10 @@ public static class Logging
             .ReadFrom.Configuration(configuration)
             .Enrich.FromLogContext();
         if (services is not null) logger.ReadFrom.Services(services);
-        var format = configuration["Log:Format"] ?? "text";
-        if (format.Equals("json", StringComparison.OrdinalIgnoreCase))
+        if (configuration.BindKeyedOptions<LogOptions>().Format == LogFormat.Json)
             return logger.WriteTo.Console(new CompactJsonFormatter());
         if (UnderJournald)
-            return logger.Enrich.With<SyslogPriority>().WriteTo.Console(outputTemplate: "<{SyslogPriority}>" + Text.Replace("{Timestamp:HH:mm:ss.fff} ", ""));
+            return logger.Enrich.With<SyslogPriority>().WriteTo.Console(outputTemplate: "<{SyslogPriority}>" + Text.Replace(Timestamp, ""));
         return logger.WriteTo.Console(outputTemplate: Text);
     }
 

@@ -24,6 +24,13 @@ public static class Metrics
     public static readonly Counter TickFailures = Prometheus.Metrics.CreateCounter(
         "roomreconciler_reconcile_tick_failures_total", "Reconcile ticks that failed.");
 
+    /// <summary>
+    /// When a tick last read LiveKit, in Unix seconds: "LiveKit unreadable for longer than the grace" is
+    /// time() minus its maximum over the replicas (only the elected one ticks), which no counter rate can say.
+    /// </summary>
+    public static readonly Gauge LiveKitLastRead = Prometheus.Metrics.CreateGauge(
+        "roomreconciler_livekit_last_read_timestamp_seconds", "When a reconcile tick last read LiveKit's rooms, in Unix seconds.");
+
     /// <summary>Clock transitions applied; kind = started|paused|resumed|ended, source = poll|webhook|api.</summary>
     public static readonly Counter Transitions = Prometheus.Metrics.CreateCounter(
         "roomreconciler_clock_transitions_total", "Clock transitions applied.", "kind", "source");

@@ -8,6 +8,12 @@ public interface IKeyedOptions
     /// <summary>The configuration section the options are bound from, e.g. "Reconciler".</summary>
     static abstract string Section { get; }
 
+    /// <summary>
+    /// Whether the section belongs to the daemon alone, so that a key its properties do not name is a typo to refuse.
+    /// ConnectionStrings is shared with other libraries and tools, and is not.
+    /// </summary>
+    static virtual bool ClosedSection => true;
+
     /// <summary>One message per problem, each starting with the full key ("Reconciler:GracePeriod ...").</summary>
     IEnumerable<string> Validate();
 }
@@ -40,10 +46,23 @@ public static class KeyedOptionsExtensions
     public static T BindKeyedOptions<T>(this IConfiguration configuration) where T : class, IKeyedOptions, new()
     {
         var options = new T();
-        configuration.GetSection(T.Section).Bind(options);
-        var problems = options.Validate().ToList();
+        var section = configuration.GetSection(T.Section);
+        section.Bind(options);
+        var problems = (T.ClosedSection ? UnknownKeys<T>(section) : []).Concat(options.Validate()).ToList();
         if (problems.Count > 0) throw new OptionsValidationException(T.Section, typeof(T), problems);
         return options;
+    }
+
+    /// <summary>
+    /// Keys of the section that no property of T binds: a misspelled key would otherwise be ignored and its
+    /// default used. Built from the properties, so an option added to the class is known here at once.
+    /// </summary>
+    private static IEnumerable<string> UnknownKeys<T>(IConfigurationSection section)
+    {
+        var known = typeof(T).GetProperties().Where(p => p.CanWrite).Select(p => p.Name).ToList();
+        return section.GetChildren()
+            .Where(child => !known.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
+            .Select(child => $"{child.Path} is not a configuration key (known in {section.Key}: {string.Join(", ", known)})");
     }
 
     public static IEnumerable<string> Positive(TimeSpan value, string key) =>

@@ -24,6 +24,7 @@ public static class WebhookEndpoint
         HttpRequest request, WebhookReceiver receiver, WebhookEventStore store, RoomEventDispatcher dispatcher,
         ILoggerFactory loggers, CancellationToken ct)
     {
+        using var activity = WebhookTracing.Source.StartActivity("livekit webhook");
         var logger = loggers.CreateLogger(typeof(WebhookEndpoint));
         var authorization = request.Headers.Authorization.ToString();
         if (authorization.Length == 0) return Reject(logger, "no Authorization header");

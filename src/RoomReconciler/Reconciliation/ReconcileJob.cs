@@ -14,12 +14,14 @@ public sealed class ReconcileJob(Reconciler reconciler, ILogger<ReconcileJob> lo
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
+        using var activity = ReconcileTracing.Source.StartActivity("reconcile tick");
         var started = Stopwatch.GetTimestamp();
         Hosting.Metrics.Ticks.Inc();
         try
         {
             var tick = await reconciler.ReconcileAllAsync(cancellationToken);
             if (tick.LiveKitFailed) Hosting.Metrics.TickFailures.Inc();
+            else Hosting.Metrics.LiveKitLastRead.Set(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0);
             log.LogDebug("Tick: {Sessions} sessions, {Lookups} ListParticipants ({Verified} unchanged rooms verified), {Transitions} transitions, LiveKit {LiveKit} in {Ms:F1} ms",
                 tick.Sessions, tick.ParticipantLookups, tick.Verified, tick.Transitions, tick.LiveKitFailed ? "unreadable" : "ok",
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds);

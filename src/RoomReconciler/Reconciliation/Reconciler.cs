@@ -108,6 +108,7 @@ public sealed class Reconciler(
     /// </summary>
     public async Task ReconcileSessionAsync(Guid sessionId, DateTimeOffset? dropHint, ActiveHint? activeHint, string source, CancellationToken ct)
     {
+        using var activity = ReconcileTracing.Source.StartActivity("reconcile room")?.SetTag("roomreconciler.session_id", sessionId);
         var (sessions, clock) = await store.LoadAsync(sessionId, ct);
         if (sessions.Count == 0) return;
         var reading = sessions[0];

@@ -1,0 +1,53 @@
+using Prometheus;
+
+namespace RoomReconciler.Hosting;
+
+/// <summary>
+/// The operators' endpoints, /metrics, /healthz and /readyz: on the public port by default, or alone on
+/// Management:Port (<see cref="ManagementOptions"/>), where nothing else is served.
+/// </summary>
+public static class Management
+{
+    private static readonly string[] Paths = ["/metrics", "/healthz", "/readyz"];
+
+    public static bool IsManagementPath(PathString path) =>
+        Paths.Any(p => path.Equals(p, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Adds the management port to the listen addresses (Urls, or ASP.NET Core's default when unset).</summary>
+    public static void AddManagementPort(this WebApplicationBuilder builder)
+    {
+        var port = builder.Configuration.BindKeyedOptions<ManagementOptions>().Port;
+        builder.Services.AddKeyedOptions<ManagementOptions>(builder.Configuration);
+        if (port == 0) return;
+        var urls = builder.Configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } configured ? configured : "http://localhost:5000";
+        builder.WebHost.UseUrls($"{urls};http://0.0.0.0:{port}");
+    }
+
+    /// <summary>
+    /// Maps the three endpoints; with a management port, they answer there alone and everything else answers
+    /// everywhere but there (404), by the local port of the connection, which a client cannot choose as it can a Host header.
+    /// </summary>
+    public static void MapManagementEndpoints(this WebApplication app)
+    {
+        var port = app.Configuration.BindKeyedOptions<ManagementOptions>().Port;
+        if (port != 0)
+            app.Use((context, next) =>
+            {
+                if ((context.Connection.LocalPort == port) == IsManagementPath(context.Request.Path)) return next(context);
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            });
+        // Only the daemon's own families and the process': prometheus-net's debug families, and the meters and event
+        // counters it would translate (gauges named *_total, unitless durations, a label naming host, user and
+        // database), go to OTLP through OpenTelemetry instead (Telemetry).
+        Prometheus.Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions
+        {
+            SuppressProcessMetrics = false,
+            SuppressDebugMetrics = true,
+            SuppressEventCounters = true,
+            SuppressMeters = true,
+        });
+        app.MapHealthEndpoints();
+        app.MapMetrics();
+    }
+}
