@@ -29,7 +29,17 @@ public sealed class Migrator(string connectionString, string? migrationsFolder =
     public IReadOnlyList<string> Migrate(Action<string>? log = null)
     {
         var applied = new List<string>();
-        var (appSchema, hasSessionsScript) = Prepare();
+        // Held until the end, on a connection of its own (a pooled one would keep the lock after its return): two
+        // migrators starting together would otherwise race to create the schema, which CREATE SCHEMA IF NOT EXISTS
+        // does not survive. Evolve's own lock then serialises each run inside it.
+        using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
+        connection.Open();
+        using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_lock(hashtext('roomreconciler.migrate'))", connection))
+        {
+            lockCommand.CommandTimeout = 0;
+            lockCommand.ExecuteNonQuery();
+        }
+        var (appSchema, hasSessionsScript) = Prepare(connection);
         if (!hasSessionsScript)
             applied.AddRange(MigrateWith(SearchPath(appSchema), "1", log));
         applied.AddRange(MigrateWith(SearchPath(Schema, appSchema), null, log));
@@ -55,10 +65,8 @@ public sealed class Migrator(string connectionString, string? migrationsFolder =
     /// of the search_path that exists.
     /// </summary>
     /// <returns>the application's schema, and whether V001 is already recorded</returns>
-    private (string AppSchema, bool HasSessionsScript) Prepare()
+    private static (string AppSchema, bool HasSessionsScript) Prepare(NpgsqlConnection connection)
     {
-        using var connection = new NpgsqlConnection(connectionString);
-        connection.Open();
         using (var create = new NpgsqlCommand($"CREATE SCHEMA IF NOT EXISTS {Schema}", connection))
             create.ExecuteNonQuery();
         using var adopt = new NpgsqlCommand($$"""

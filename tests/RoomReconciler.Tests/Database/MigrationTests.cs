@@ -36,9 +36,14 @@ public sealed class MigrationTests
         Assert.That(rows[1][1], Is.EqualTo("bob"));
 
         await using var clock = new ClockDatabase(connectionString);
-        var started = await clock.GetAsync(Guid.Parse("00000000-0000-0000-0000-000000000001"));
-        Assert.That(started.Time("started_at"), Is.EqualTo(new DateTime(2026, 1, 1, 10, 0, 0, DateTimeKind.Utc)),
-            "the clock functions work on the application's own rows");
+        var history = Guid.Parse("00000000-0000-0000-0000-000000000001");
+        var untracked = await clock.GetAsync(history);
+        Assert.That((untracked.Time("started_at"), untracked.Elapsed()), Is.EqualTo(((DateTime?)null, 0L)),
+            "a session the clock never tracked reads as not started, not as months of running time");
+        await TestDatabase.ExecuteAsync(connectionString, $"UPDATE sessions SET clock_tracked = true WHERE id = '{history}'");
+        var tracked = await clock.GetAsync(history);
+        Assert.That(tracked.Time("started_at"), Is.EqualTo(new DateTime(2026, 1, 1, 10, 0, 0, DateTimeKind.Utc)),
+            "once tracked, the clock functions work on the application's own rows");
     }
 
     [Test]
@@ -100,7 +105,7 @@ public sealed class MigrationTests
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            $"SELECT count(*) FROM {Migrator.ChangelogTable} WHERE name LIKE 'V%'", connection);
+            $"SELECT count(*) FROM {Migrator.QualifiedChangelog} WHERE name LIKE 'V%'", connection);
         Assert.That(await command.ExecuteScalarAsync(), Is.EqualTo(scripts));
     }
 
