@@ -251,6 +251,9 @@ CREATE TRIGGER sessions_clock_guard
 -- participants insert or edit their session rows); the snapshot it sends is built by an internal function that
 -- clients may neither see nor execute, so it runs as its owner. A trigger function cannot be called directly.
 ALTER FUNCTION session_clock_notify() SECURITY DEFINER;
+-- Likewise the one place a clock changes writes the internal event log; who may call it is decided by EXECUTE,
+-- which only the clock writers hold (through session_clock_pause/resume/start/end or session_reconcile_apply).
+ALTER FUNCTION session_clock_transition(uuid, text, text, timestamptz, text, jsonb) SECURITY DEFINER;
 
 -- Privileges, from nothing: whatever PUBLIC or default privileges (Supabase grants ALL on every new object in
 -- public to anon, authenticated and service_role) gave on our objects is taken back, then granted as meant.
@@ -297,6 +300,15 @@ BEGIN
     EXECUTE format('GRANT EXECUTE ON FUNCTION %1$I.session_clock_pause(uuid, text, timestamptz), %1$I.session_clock_resume(uuid, text, timestamptz),
                     %1$I.session_clock_start(uuid, text, timestamptz), %1$I.session_clock_end(uuid, text, timestamptz)
                     TO roomreconciler_clock_writer', v_app);
+    -- Supabase's service_role is NOINHERIT: membership lets it past the clock guard, but privileges must be its own.
+    GRANT EXECUTE ON FUNCTION roomreconciler.session_clock_transition(uuid, text, text, timestamptz, text, jsonb)
+        TO roomreconciler_clock_writer;
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'service_role') THEN
+        GRANT EXECUTE ON FUNCTION roomreconciler.session_clock_transition(uuid, text, text, timestamptz, text, jsonb) TO service_role;
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %1$I.session_clock_pause(uuid, text, timestamptz), %1$I.session_clock_resume(uuid, text, timestamptz),
+                        %1$I.session_clock_start(uuid, text, timestamptz), %1$I.session_clock_end(uuid, text, timestamptz)
+                        TO service_role', v_app);
+    END IF;
     -- What `run` needs (README): it reads sessions, and writes clock columns only through the clock's functions.
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO roomreconciler_daemon', v_app);
     EXECUTE format('GRANT SELECT, UPDATE (started_at, ended_at, is_paused, total_paused_ms, last_state_change_at, clock_tracked)
