@@ -255,6 +255,12 @@ ALTER FUNCTION session_clock_notify() SECURITY DEFINER;
 -- which only the clock writers hold (through session_clock_pause/resume/start/end or session_reconcile_apply).
 ALTER FUNCTION session_clock_transition(uuid, text, text, timestamptz, text, jsonb) SECURITY DEFINER;
 
+-- The daemon sees every session whatever the application's row level security (a policy does nothing where RLS
+-- is off): it reads them, locks them to apply a decision, and adopts live ones. Its privileges, not this policy,
+-- limit it to reading and to the clock columns.
+DROP POLICY IF EXISTS roomreconciler_daemon ON sessions;
+CREATE POLICY roomreconciler_daemon ON sessions FOR ALL TO roomreconciler_daemon USING (true) WITH CHECK (true);
+
 -- Privileges, from nothing: whatever PUBLIC or default privileges (Supabase grants ALL on every new object in
 -- public to anon, authenticated and service_role) gave on our objects is taken back, then granted as meant.
 DO $$

@@ -109,6 +109,54 @@ public sealed class MigrationTests
         Assert.That(await command.ExecuteScalarAsync(), Is.EqualTo(scripts));
     }
 
+    /// <summary>
+    /// An install as the releases before V006 made it: V001-V005 applied by Evolve with its defaults (changelog and
+    /// every object in the first schema of the search_path), and Quartz's tables beside them.
+    /// </summary>
+    public static async Task InstallBeforeTheInternalSchemaAsync(string connectionString)
+    {
+        var folder = Directory.CreateTempSubdirectory("roomreconciler-migrations-").FullName;
+        foreach (var file in Directory.GetFiles(TestDatabase.MigrationsFolder, "V*__*.sql")
+                     .Where(f => string.CompareOrdinal(Path.GetFileName(f), "V006") < 0))
+            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+        await using var connection = new NpgsqlConnection(
+            new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = "public" }.ConnectionString);
+        new EvolveDb.Evolve(connection, _ => { }, EvolveDb.Dialect.DBMS.PostgreSQL)
+        {
+            Locations = [folder], MetadataTableName = Migrator.ChangelogTable, EnableClusterMode = true, IsEraseDisabled = true,
+        }.Migrate();
+        await TestDatabase.ExecuteAsync(connectionString, """
+            CREATE TABLE public.qrtz_locks (sched_name text NOT NULL, lock_name text NOT NULL, PRIMARY KEY (sched_name, lock_name));
+            INSERT INTO public.qrtz_locks VALUES ('RoomReconciler', 'TRIGGER_ACCESS');
+            """);
+    }
+
+    [Test]
+    public async Task AnInstallFromBeforeTheInternalSchema_MovesInKeepingItsHistoryAndItsTracking()
+    {
+        var connectionString = await TestDatabase.CreateEmptyAsync();
+        await InstallBeforeTheInternalSchemaAsync(connectionString);
+        await using var old = new ClockDatabase(connectionString);
+        var session = await old.NewSessionAsync();
+        await old.CallAsync("session_clock_start($1, 'before')", session);
+
+        var applied = new Migrator(connectionString, TestDatabase.MigrationsFolder).Migrate();
+
+        Assert.That(applied, Is.EqualTo(new[] { "V006__internal_schema_and_privileges.sql" }), "the old changelog was found and kept");
+        Assert.That(await old.EventsAsync(session), Has.Count.EqualTo(1), "the event log moved with its rows");
+        Assert.That((await old.GetAsync(session)).Time("started_at"), Is.Not.Null, "a session the old install tracked stays tracked");
+        await using var check = new NpgsqlConnection(connectionString);
+        await check.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            SELECT (SELECT array_agg(relname::text ORDER BY relname) FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'),
+                   (SELECT count(*) FROM roomreconciler.qrtz_locks)
+            """, check);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        Assert.That(reader.GetFieldValue<string[]>(0), Is.EqualTo(new[] { "sessions" }));
+        Assert.That(reader.GetInt64(1), Is.EqualTo(1), "Quartz's tables moved with their rows");
+    }
+
     private static string CopyOfMigrations()
     {
         var folder = Directory.CreateTempSubdirectory("roomreconciler-migrations-").FullName;
