@@ -17,6 +17,7 @@ public static class Cli
           run       (default) serve the clock API and reconcile LiveKit rooms with the session clocks
           migrate   apply db/migrations to ConnectionStrings:Postgres and exit
           check     validate the configuration, reach PostgreSQL and LiveKit, check migrations; exit non-zero on any problem
+          sessions  see and change which sessions the clock tracks (`sessions` alone prints its usage)
           --help    this text
 
         Configuration (appsettings.json, environment variables with __ for :, or --Key=value):
@@ -54,6 +55,8 @@ public static class Cli
                 "run" => await RunDaemonAsync(rest),
                 "migrate" => await MigrateAsync(rest),
                 "check" => await CheckAsync(rest),
+                "sessions" => await TrackedSessionsCommand.RunAsync(
+                    DaemonHost.CreateBuilder(rest).Configuration.BindKeyedOptions<PostgresOptions>().Postgres!, rest, Console.Out, Console.Error),
                 _ => Fail($"unknown command '{command}'; run with --help for the list"),
             };
         }
