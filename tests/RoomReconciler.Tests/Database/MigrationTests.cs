@@ -47,6 +47,26 @@ public sealed class MigrationTests
     }
 
     [Test]
+    public async Task AnApplicationTableCalledSessionEvents_IsLeftAlone()
+    {
+        var connectionString = await TestDatabase.CreateEmptyAsync();
+        await TestDatabase.ExecuteAsync(connectionString, """
+            CREATE TABLE sessions (id uuid PRIMARY KEY);
+            CREATE TABLE session_events (id serial PRIMARY KEY, kind text NOT NULL);
+            INSERT INTO session_events (kind) VALUES ('chat_message');
+            """);
+
+        new Migrator(connectionString, TestDatabase.MigrationsFolder).Migrate();
+
+        await using var clock = new ClockDatabase(connectionString);
+        var session = await clock.NewSessionAsync();
+        await clock.TransitionAsync("start", session, null);
+        Assert.That(await clock.EventsAsync(session), Has.Count.EqualTo(1), "the clock logs into roomreconciler.session_events");
+        await using var command = clock.DataSource.CreateCommand("SELECT string_agg(kind, ',') FROM public.session_events");
+        Assert.That(await command.ExecuteScalarAsync(), Is.EqualTo("chat_message"), "the application's table is as it was");
+    }
+
+    [Test]
     public async Task MigratingTwice_IsANoOp()
     {
         var connectionString = await TestDatabase.CreateEmptyAsync();
