@@ -133,14 +133,15 @@ public sealed class MigrationTests
     /// An install as the releases before V006 made it: V001-V005 applied by Evolve with its defaults (changelog and
     /// every object in the first schema of the search_path), and Quartz's tables beside them.
     /// </summary>
-    public static async Task InstallBeforeTheInternalSchemaAsync(string connectionString)
+    /// <param name="rolesSearchPath">leave the role's own search_path to Evolve (as those releases did) instead of public</param>
+    public static async Task InstallBeforeTheInternalSchemaAsync(string connectionString, bool rolesSearchPath = false)
     {
         var folder = Directory.CreateTempSubdirectory("roomreconciler-migrations-").FullName;
         foreach (var file in Directory.GetFiles(TestDatabase.MigrationsFolder, "V*__*.sql")
                      .Where(f => string.CompareOrdinal(Path.GetFileName(f), "V006") < 0))
             File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
-        await using var connection = new NpgsqlConnection(
-            new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = "public" }.ConnectionString);
+        await using var connection = new NpgsqlConnection(rolesSearchPath ? connectionString
+            : new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = "public" }.ConnectionString);
         new EvolveDb.Evolve(connection, _ => { }, EvolveDb.Dialect.DBMS.PostgreSQL)
         {
             Locations = [folder], MetadataTableName = Migrator.ChangelogTable, EnableClusterMode = true, IsEraseDisabled = true,

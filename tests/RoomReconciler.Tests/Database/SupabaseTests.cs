@@ -172,6 +172,23 @@ public sealed class SupabaseTests
         Assert.That(await ScalarAsync<string[]?>(db.OwnerConnectionString, $"SELECT array_agg(l) FROM ({LintsSql}) AS x(l)") ?? [], Is.Empty);
     }
 
+    [Test]
+    public async Task AnInstallThatEvolvePutInTheSchemaNamedBackslash_IsRecognised()
+    {
+        var db = await SupabaseDatabase.CreateAsync();
+        await MigrationTests.InstallBeforeTheInternalSchemaAsync(db.OwnerConnectionString, rolesSearchPath: true);
+        var before = await ScalarAsync<string>(db.OwnerConnectionString,
+            "SELECT string_agg(c.relnamespace::regnamespace::text, ',') FROM pg_class c WHERE c.relname = 'changelog'");
+        Assert.That(before, Is.Not.EqualTo("public").And.Not.EqualTo("roomreconciler"), "the old release's changelog landed in a stray schema");
+
+        var applied = new Migrator(db.OwnerConnectionString, TestDatabase.MigrationsFolder).Migrate();
+
+        Assert.That(applied, Is.EqualTo(new[] { "V006__internal_schema_and_privileges.sql" }));
+        Assert.That(await new Migrator(db.OwnerConnectionString, TestDatabase.MigrationsFolder).GetPendingAsync(CancellationToken.None), Is.Empty);
+        Assert.That(await ScalarAsync<string>(db.OwnerConnectionString,
+            "SELECT string_agg(c.relnamespace::regnamespace::text, ',') FROM pg_class c WHERE c.relname = 'changelog'"), Is.EqualTo("roomreconciler"));
+    }
+
     /// <summary>`run` as a login role that owns nothing and holds only roomreconciler_daemon.</summary>
     [Test]
     public async Task Daemon_RunsAsARoleThatOwnsNothing()
