@@ -82,9 +82,11 @@ BEGIN
         WHERE c.relnamespace = v_app::regnamespace AND c.relkind = 'r'
           AND (c.relname IN ('session_presence', 'session_events', 'livekit_webhook_events') OR c.relname LIKE 'qrtz\_%')
           AND to_regclass(format('roomreconciler.%I', c.relname)) IS NULL
-          -- only our own: session_presence/session_events reference sessions; qrtz_* and the webhook log are Quartz's/ours by name
+          -- Only our own: session_presence and session_events reference sessions; the webhook log and qrtz_* are known
+          -- by name only, so they move only out of an earlier install (an application may run Quartz of its own).
           AND (c.relname NOT IN ('session_presence', 'session_events')
                OR EXISTS (SELECT FROM pg_constraint k WHERE k.conrelid = c.oid AND k.confrelid = to_regclass('sessions')))
+          AND (c.relname IN ('session_presence', 'session_events') OR v_existing)
     LOOP
         EXECUTE format('ALTER TABLE %I.%I SET SCHEMA roomreconciler', v_app, v_name);
     END LOOP;
