@@ -214,6 +214,16 @@ public sealed class SupabaseTests
         Assert.That(timeline?.Events, Has.Count.EqualTo(1));
         // Quartz's clustered store: check-in and locks on its tables, which `migrate` made.
         await ReconcilerRegistration.ProvisionQuartzSchemaAsync(daemon, CancellationToken.None);
+
+        // And the real host as that role: Quartz, the LISTEN connection, readiness and the clock API.
+        await using var host = await Clock.ClockHost.StartAsync(daemon);
+        using (var ready = await host.Client.GetAsync("/readyz"))
+            Assert.That(ready.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.OK), await ready.Content.ReadAsStringAsync());
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/clock/{session}")
+            { Headers = { { "Authorization", "Bearer " + Clock.ClockHost.Token(session) } } };
+        using var answer = await host.Client.SendAsync(request);
+        var clock = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement;
+        Assert.That(clock.GetProperty("started_at").ValueKind, Is.EqualTo(JsonValueKind.String), "the clock the daemon started");
     }
 
     private async Task<string> StateAsync() => await ScalarAsync<string>(_db.OwnerConnectionString, """
