@@ -34,6 +34,30 @@ public sealed class TrackedSessionsTests
     }
 
     [Test]
+    public async Task TheHttpApi_FollowsTracking()
+    {
+        await using var db = await ClockDatabase.CreateAsync();
+        var session = await db.NewSessionAsync();
+        await db.TransitionAsync("start", session, (await db.NowAsync()).AddMinutes(-5));
+        await using var host = await Clock.ClockHost.StartAsync(db.ConnectionString);
+
+        async Task<System.Text.Json.JsonElement> GetAsync()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/clock/{session}")
+                { Headers = { { "Authorization", "Bearer " + Clock.ClockHost.Token(session) } } };
+            using var answer = await host.Client.SendAsync(request);
+            return System.Text.Json.JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.Clone();
+        }
+
+        Assert.That((await GetAsync()).Elapsed(), Is.GreaterThan(4 * 60_000));
+        await RunAsync(db.ConnectionString, "untrack", session.ToString());
+        await Eventually.Async(GetAsync, c => c.Elapsed() == 0 && c.Time("started_at") is null, TimeSpan.FromSeconds(10),
+            "the API to read the untracked session as not started");
+        await RunAsync(db.ConnectionString, "track", session.ToString());
+        await Eventually.Async(GetAsync, c => c.Elapsed() > 4 * 60_000, TimeSpan.FromSeconds(10), "the API to read the clock again");
+    }
+
+    [Test]
     public async Task BadInput_IsRefused_AndChangesNothing()
     {
         await using var db = await ClockDatabase.CreateAsync();
