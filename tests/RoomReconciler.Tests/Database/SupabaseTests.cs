@@ -155,6 +155,17 @@ public sealed class SupabaseTests
     {
         var lints = await ScalarAsync<string[]?>(_db.OwnerConnectionString, $"SELECT array_agg(l) FROM ({LintsSql}) AS x(l)");
         Assert.That(lints ?? [], Is.Empty);
+
+        var clientGrants = await ScalarAsync<string[]>(_db.OwnerConnectionString, """
+            SELECT array_agg(format('%s %s', r.rolname, x.what) ORDER BY 1)
+            FROM pg_roles r CROSS JOIN LATERAL (
+                SELECT 'USAGE roomreconciler' AS what WHERE has_schema_privilege(r.oid, 'roomreconciler', 'USAGE')
+                UNION ALL
+                SELECT 'EXECUTE ' || p.proname FROM pg_proc p
+                WHERE p.pronamespace IN ('public'::regnamespace, 'roomreconciler'::regnamespace) AND has_function_privilege(r.oid, p.oid, 'EXECUTE')) x
+            WHERE r.rolname IN ('anon', 'authenticated')
+            """);
+        Assert.That(clientGrants, Is.EqualTo(new[] { "anon EXECUTE session_clock_get", "authenticated EXECUTE session_clock_get" }));
     }
 
     [Test]
