@@ -35,7 +35,7 @@ public sealed class Reconciler(
 
         var settings = options.CurrentValue;
         // Calls live at the install's cutover join the tracked sessions by themselves (SessionStore.AdoptLiveAsync).
-        if (await store.AdoptLiveAsync(listed, settings, ct) > 0) (sessions, clock) = await store.LoadAsync(ct);
+        if (await store.AdoptLiveAsync(listed, sessions, settings, ct) > 0) (sessions, clock) = await store.LoadAsync(ct);
         var rules = DecisionRules.From(settings);
         var rooms = listed.GroupBy(r => r.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var lookups = 0;

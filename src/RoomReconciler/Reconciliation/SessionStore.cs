@@ -76,11 +76,14 @@ public sealed class SessionStore(NpgsqlDataSource dataSource)
     /// <summary>
     /// Adoption of calls live at the cutover: the untracked, not ended sessions whose rooms LiveKit lists with
     /// participants become tracked, so the next load reconciles them. One query over the listed names only: the
-    /// history never reaches LiveKit. Returns how many were adopted.
+    /// history never reaches LiveKit; no query at all while every such room's session is among those
+    /// <paramref name="loaded"/>. Returns how many were adopted.
     /// </summary>
-    public async Task<int> AdoptLiveAsync(IEnumerable<ListedRoom> listed, ReconcilerOptions settings, CancellationToken ct)
+    public async Task<int> AdoptLiveAsync(IEnumerable<ListedRoom> listed, IReadOnlyList<SessionReading> loaded, ReconcilerOptions settings, CancellationToken ct)
     {
-        var ids = listed.Where(r => r.NumParticipants > 0).Select(r => WebhookReconcileHandler.SessionOf(r.Name, settings.RoomNamePrefix)).OfType<Guid>().Distinct().ToArray();
+        var known = loaded.Select(r => r.Session.Id).ToHashSet();
+        var ids = listed.Where(r => r.NumParticipants > 0).Select(r => WebhookReconcileHandler.SessionOf(r.Name, settings.RoomNamePrefix))
+            .OfType<Guid>().Where(id => !known.Contains(id)).Distinct().ToArray();
         if (ids.Length == 0) return 0;
         await using var command = dataSource.CreateCommand(
             "UPDATE sessions SET clock_tracked = true WHERE id = ANY($1) AND NOT clock_tracked AND ended_at IS NULL");
