@@ -12,13 +12,17 @@ CREATE SCHEMA IF NOT EXISTS roomreconciler;
 -- NOLOGIN roles, granted to login roles by the operator (README "Installing into an existing database"):
 --   roomreconciler_clock_writer: may change the clock columns of sessions (the trigger below checks membership);
 --   roomreconciler_daemon: what `run` needs, for a login role that owns nothing.
+-- Roles belong to the cluster: another database of it may be migrating at the same moment (the migrator's lock is
+-- per database), so a role made meanwhile by it counts as made.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'roomreconciler_clock_writer') THEN
-        CREATE ROLE roomreconciler_clock_writer NOLOGIN;
+        BEGIN CREATE ROLE roomreconciler_clock_writer NOLOGIN;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END;
     END IF;
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'roomreconciler_daemon') THEN
-        CREATE ROLE roomreconciler_daemon NOLOGIN;
+        BEGIN CREATE ROLE roomreconciler_daemon NOLOGIN;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END;
     END IF;
     -- The role that migrates keeps writing clocks (it is the owner), and so does Supabase's server role.
     EXECUTE format('GRANT roomreconciler_clock_writer TO %I', current_user);
