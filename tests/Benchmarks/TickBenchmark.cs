@@ -69,7 +69,7 @@ public static class TickBenchmark
         await reconciler.ReconcileAllAsync(CancellationToken.None); // the first look reads every room once
         await using (var check = NpgsqlDataSource.Create(connectionString))
         {
-            await using var count = check.CreateCommand("SELECT count(*) FROM session_presence WHERE room_sid IS NOT NULL");
+            await using var count = check.CreateCommand("SELECT count(*) FROM roomreconciler.session_presence WHERE room_sid IS NOT NULL");
             Console.Error.WriteLine($"  {size}: warmed up; {await count.ExecuteScalarAsync()} rooms remembered");
         }
 

@@ -22,7 +22,11 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
     public const int MaxEntries = 250_000;
 
     private const string LoadSql = """
-        SELECT q.id, s.id IS NOT NULL, s.started_at, s.ended_at, s.is_paused, s.total_paused_ms, s.last_state_change_at,
+        SELECT q.id, s.id IS NOT NULL,
+               -- A session the clock does not track reads as not started, as session_clock_get answers it.
+               CASE WHEN s.clock_tracked THEN s.started_at END, CASE WHEN s.clock_tracked THEN s.ended_at END,
+               coalesce(s.clock_tracked AND s.is_paused, false), CASE WHEN s.clock_tracked THEN s.total_paused_ms ELSE 0 END,
+               CASE WHEN s.clock_tracked THEN s.last_state_change_at END,
                clock_timestamp()
         FROM unnest($1::uuid[]) AS q(id) LEFT JOIN sessions s ON s.id = q.id
         """;

@@ -6,13 +6,21 @@ namespace RoomReconciler.Database;
 
 /// <summary>
 /// Applies db/migrations with Evolve: each script once, in version order, each in its own transaction,
-/// recorded with a checksum in the <c>changelog</c> table. Evolve refuses a database whose applied
+/// recorded with a checksum in the <c>roomreconciler.changelog</c> table. Evolve refuses a database whose applied
 /// scripts no longer match their files, and serialises concurrent migrators with a PostgreSQL advisory
 /// lock (its cluster mode), so two replicas starting together cannot collide.
+/// <para>
+/// Every schema is named here rather than taken from the role's search_path (Supabase's <c>postgres</c> role has
+/// <c>"\$user", public, extensions</c>, whose first entry Evolve would use). V001 runs with only the application's
+/// schema on the path, so it finds or creates <c>sessions</c> there; every later script runs with
+/// <c>roomreconciler</c> first, so what it creates is internal and cannot collide with an application table.
+/// </para>
 /// </summary>
 public sealed class Migrator(string connectionString, string? migrationsFolder = null)
 {
+    public const string Schema = "roomreconciler";
     public const string ChangelogTable = "changelog";
+    public const string QualifiedChangelog = Schema + "." + ChangelogTable;
 
     /// <summary>The folder holding the V###__name.sql scripts; by default the copy shipped beside the binary.</summary>
     public string MigrationsFolder { get; } = migrationsFolder ?? Path.Combine(AppContext.BaseDirectory, "db", "migrations");
@@ -20,10 +28,85 @@ public sealed class Migrator(string connectionString, string? migrationsFolder =
     /// <returns>The versions applied by this call (empty when the database was already up to date).</returns>
     public IReadOnlyList<string> Migrate(Action<string>? log = null)
     {
-        using var connection = new NpgsqlConnection(connectionString);
+        var applied = new List<string>();
+        // Held until the end, on a connection of its own (a pooled one would keep the lock after its return): two
+        // migrators starting together would otherwise race to create the schema, which CREATE SCHEMA IF NOT EXISTS
+        // does not survive. Evolve's own lock then serialises each run inside it.
+        using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
+        connection.Open();
+        using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_lock(hashtext('roomreconciler.migrate'))", connection))
+        {
+            lockCommand.CommandTimeout = 0;
+            lockCommand.ExecuteNonQuery();
+        }
+        var (appSchema, hasSessionsScript) = Prepare(connection);
+        if (!hasSessionsScript)
+            applied.AddRange(MigrateWith(SearchPath(appSchema), "1", log));
+        applied.AddRange(MigrateWith(SearchPath(Schema, appSchema), null, log));
+        return applied;
+    }
+
+    private List<string> MigrateWith(string searchPath, string? targetVersion, Action<string>? log)
+    {
+        using var connection = new NpgsqlConnection(
+            new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = searchPath }.ConnectionString);
         var evolve = Create(connection, log);
+        if (targetVersion is not null) evolve.TargetVersion = new EvolveDb.Migration.MigrationVersion(targetVersion);
         Run(evolve.Migrate);
         return evolve.AppliedMigrations.ToList();
+    }
+
+    private static string SearchPath(params string[] schemas) =>
+        string.Join(", ", schemas.Select(s => "\"" + s.Replace("\"", "\"\"") + "\""));
+
+    /// <summary>
+    /// Creates the internal schema, moves a changelog left elsewhere by an earlier version (which took the role's
+    /// search_path) into it, and finds the application's schema: where <c>sessions</c> is, else the first schema
+    /// of the search_path that exists.
+    /// </summary>
+    /// <returns>the application's schema, and whether V001 is already recorded</returns>
+    private static (string AppSchema, bool HasSessionsScript) Prepare(NpgsqlConnection connection)
+    {
+        using (var create = new NpgsqlCommand($"CREATE SCHEMA IF NOT EXISTS {Schema}", connection))
+            create.ExecuteNonQuery();
+        using var adopt = new NpgsqlCommand($$"""
+            DO $$
+            DECLARE v_old regclass;
+            BEGIN
+                IF to_regclass('{{QualifiedChangelog}}') IS NOT NULL THEN RETURN; END IF;
+                SELECT c.oid INTO v_old FROM pg_class c
+                WHERE c.relname = '{{ChangelogTable}}' AND c.relkind = 'r'
+                  AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'checksum')
+                LIMIT 1;
+                IF v_old IS NOT NULL THEN
+                    EXECUTE format('ALTER TABLE %s SET SCHEMA {{Schema}}', v_old);
+                    IF NOT EXISTS (SELECT FROM {{QualifiedChangelog}} WHERE name = 'V001__sessions.sql') THEN
+                        RAISE EXCEPTION 'table % is not RoomReconciler''s changelog', v_old;
+                    END IF;
+                END IF;
+            END;
+            $$
+            """, connection);
+        using var find = new NpgsqlCommand($"""
+            SELECT coalesce((SELECT c.relnamespace::regnamespace::name FROM pg_class c WHERE c.oid = to_regclass('sessions')),
+                            current_schema(), 'public'),
+                   to_regclass('{QualifiedChangelog}') IS NOT NULL
+            """, connection);
+        try
+        {
+            adopt.ExecuteNonQuery();
+            string appSchema;
+            using (var reader = find.ExecuteReader())
+            {
+                reader.Read();
+                appSchema = reader.GetString(0);
+                if (!reader.GetBoolean(1)) return (appSchema, false);
+            }
+            using var v001 = new NpgsqlCommand(
+                $"SELECT EXISTS (SELECT FROM {QualifiedChangelog} WHERE name = 'V001__sessions.sql' AND success)", connection);
+            return (appSchema, (bool)v001.ExecuteScalar()!);
+        }
+        catch (PostgresException e) { throw new MigrationException($"cannot prepare the database for migrations: {e.MessageText}", e); }
     }
 
     /// <summary>Scripts present in the folder but not yet applied, and the checksum check of the applied ones.</summary>
@@ -55,7 +138,7 @@ public sealed class Migrator(string connectionString, string? migrationsFolder =
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(ct);
         await using var command = new NpgsqlCommand(
-            $"SELECT version FROM {ChangelogTable} WHERE type = 0 AND success", connection);
+            $"SELECT version FROM {QualifiedChangelog} WHERE type = 0 AND success", connection);
         var applied = new HashSet<string>();
         try
         {
@@ -73,6 +156,8 @@ public sealed class Migrator(string connectionString, string? migrationsFolder =
         return new Evolve(connection, log ?? (_ => { }), EvolveDb.Dialect.DBMS.PostgreSQL)
         {
             Locations = [MigrationsFolder],
+            Schemas = [Schema],
+            MetadataTableSchema = Schema,
             MetadataTableName = ChangelogTable,
             TransactionMode = EvolveDb.Configuration.TransactionKind.CommitEach,
             EnableClusterMode = true,

@@ -17,6 +17,7 @@ public static class Cli
           run       (default) serve the clock API and reconcile LiveKit rooms with the session clocks
           migrate   apply db/migrations to ConnectionStrings:Postgres and exit
           check     validate the configuration, reach PostgreSQL and LiveKit, check migrations; exit non-zero on any problem
+          sessions  see and change which sessions the clock tracks (`sessions` alone prints its usage)
           --help    this text
           --version the version
 
@@ -45,12 +46,19 @@ public static class Cli
     /// The commands, by name. A new command is one entry here and one line in <see cref="Help"/>; each gets the
     /// arguments after its name, already checked by <see cref="CommandLine"/>.
     /// </summary>
-    private static readonly Dictionary<string, Func<string[], Task<int>>> Commands = new()
+    private static readonly Dictionary<string, Command> Commands = new()
     {
-        ["run"] = RunDaemonAsync,
-        ["migrate"] = MigrateAsync,
-        ["check"] = CheckAsync,
+        ["run"] = new((options, _) => RunDaemonAsync(options)),
+        ["migrate"] = new((options, _) => MigrateAsync(options)),
+        ["check"] = new((options, _) => CheckAsync(options)),
+        ["sessions"] = new((options, words) => TrackedSessionsCommand.RunAsync(
+            DaemonHost.CreateBuilder(options).Configuration.BindKeyedOptions<PostgresOptions>().Postgres!, words, Console.Out, Console.Error),
+            TakesWords: true),
     };
+
+    /// <param name="Run">runs with the configuration options and the words (the arguments that are not options)</param>
+    /// <param name="TakesWords">whether words may follow the command (`sessions track ID`); elsewhere a word is a mistake</param>
+    private sealed record Command(Func<string[], IReadOnlyList<string>, Task<int>> Run, bool TakesWords = false);
 
     public static string Version =>
         typeof(Cli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
@@ -70,10 +78,10 @@ public static class Cli
             return 0;
         }
         if (!Commands.TryGetValue(command, out var run)) return Usage($"unknown command '{command}'");
-        if (CommandLine.Problem(rest) is { } problem) return Usage(problem);
+        if (CommandLine.Problem(rest, run.TakesWords, out var options, out var words) is { } problem) return Usage(problem);
         try
         {
-            return await run(rest);
+            return await run.Run(options, words);
         }
         catch (Exception e) when (ConfigurationProblem(e) is { } configurationProblem)
         {

@@ -20,14 +20,25 @@ public static class CommandLine
         .Select(t => (string)t.GetProperty(nameof(IKeyedOptions.Section), BindingFlags.Public | BindingFlags.Static)!.GetValue(null)!)
         .ToList();
 
-    /// <returns>null when every argument is a known key with a value, else what is wrong in one line</returns>
-    public static string? Problem(string[] args)
+    /// <param name="takesWords">whether the command takes words (arguments that are not options), such as `sessions track ID`</param>
+    /// <param name="options">the configuration options, for the host's configuration</param>
+    /// <param name="words">the other arguments, in order</param>
+    /// <returns>null when every option is a known key with a value, else what is wrong in one line</returns>
+    public static string? Problem(string[] args, bool takesWords, out string[] options, out IReadOnlyList<string> words)
     {
+        var (optionList, wordList) = (new List<string>(), new List<string>());
+        (options, words) = ([], wordList);
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
+            if (takesWords && !arg.StartsWith('-'))
+            {
+                wordList.Add(arg);
+                continue;
+            }
             if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
                 return $"unexpected argument '{arg}': configuration is given as --Key=value";
+            optionList.Add(arg);
             var equals = arg.IndexOf('=');
             var key = equals < 0 ? arg[2..] : arg[2..equals];
             if (equals < 0)
@@ -35,12 +46,13 @@ public static class CommandLine
                 // --Key value: the value is the next argument, and must be there.
                 if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
                     return $"unknown option '{arg}'";
-                i++;
+                optionList.Add(args[++i]);
             }
             var section = key.Split(':', 2)[0];
             if (!DaemonSections.Concat(HostKeys).Contains(section, StringComparer.OrdinalIgnoreCase))
                 return $"unknown option '--{key}'";
         }
+        options = [.. optionList];
         return null;
     }
 }

@@ -18,7 +18,7 @@ public sealed class WebhookEventStore(NpgsqlDataSource dataSource, TimeProvider 
     {
         await using var batch = dataSource.CreateBatch();
         var insert = new NpgsqlBatchCommand(
-            "INSERT INTO livekit_webhook_events (id, event, room, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING")
+            "INSERT INTO roomreconciler.livekit_webhook_events (id, event, room, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING")
         {
             Parameters =
             {
@@ -31,7 +31,7 @@ public sealed class WebhookEventStore(NpgsqlDataSource dataSource, TimeProvider 
         batch.BatchCommands.Add(insert);
         if (PruneDue())
             batch.BatchCommands.Add(new NpgsqlBatchCommand(
-                "DELETE FROM livekit_webhook_events WHERE received_at < clock_timestamp() - $1")
+                "DELETE FROM roomreconciler.livekit_webhook_events WHERE received_at < clock_timestamp() - $1")
             { Parameters = { new() { Value = Retention } } });
         await batch.ExecuteNonQueryAsync(ct);
         return insert.RecordsAffected == 1;

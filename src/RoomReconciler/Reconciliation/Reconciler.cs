@@ -47,6 +47,8 @@ public sealed class Reconciler(
             return new TickSummary(sessions.Count, 0, 0, ended.Count(a => a.Outcome == "changed"), LiveKitFailed: true);
         }
 
+        // Calls live at the install's cutover join the tracked sessions by themselves (SessionStore.AdoptLiveAsync).
+        if (await store.AdoptLiveAsync(listed, sessions, settings, ct) > 0) (sessions, clock) = await store.LoadAsync(ct);
         var rooms = listed.GroupBy(r => r.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var verify = ToVerify(sessions, rooms, settings);
         var lookups = 0;

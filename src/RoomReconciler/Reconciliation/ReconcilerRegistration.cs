@@ -10,6 +10,7 @@ public static class ReconcilerRegistration
     {
         var options = configuration.BindKeyedOptions<ReconcilerOptions>();
         services.AddSingleton<SessionStore>();
+        services.AddTransient<IStartupCheck, RoomReconciler.Database.TrackedSessionsCheck>();
         services.AddSingleton<RoomReconcileQueue>();
         // Transient: RoomServiceClient is a typed HttpClient, whose handlers the factory rotates; hold none for long.
         services.AddTransient<Reconciler>();
@@ -33,7 +34,7 @@ public static class ReconcilerRegistration
     }
 
     /// <summary>
-    /// Creates Quartz's qrtz_* tables if they are missing, for `migrate`: replicas that start together then find
+    /// Creates Quartz's roomreconciler.qrtz_* tables if they are missing, for `migrate`: replicas that start together then find
     /// them made instead of racing to create them.
     /// </summary>
     public static async Task ProvisionQuartzSchemaAsync(string connectionString, CancellationToken ct)
@@ -62,7 +63,8 @@ public static class ReconcilerRegistration
             store.ProvisionSchema();
             store.ConfigureStore(ado =>
             {
-                ado.TablePrefix = "qrtz_";
+                // Schema-qualified: Quartz's tables are internal (README "Installing into an existing database").
+                ado.TablePrefix = RoomReconciler.Database.Migrator.Schema + ".qrtz_";
                 // A tick later than one poll interval is a misfire: it runs once, at once, never as a burst of the missed ones.
                 ado.MisfireThreshold = pollInterval;
                 // After a database outage, try again within a check-in interval, not Quartz's default 15 s.

@@ -40,15 +40,15 @@ public sealed class SessionStore(NpgsqlDataSource dataSource)
         SELECT s.id, s.started_at, s.is_paused, s.last_state_change_at, s.xmin::text,
                p.participants, p.below_since, p.observed_at, p.xmin::text, p.room_sid, p.room_num_participants,
                (SELECT date_trunc('milliseconds', clock_timestamp())), s.total_paused_ms
-        FROM sessions s LEFT JOIN session_presence p ON p.session_id = s.id
-        WHERE s.ended_at IS NULL
+        FROM sessions s LEFT JOIN roomreconciler.session_presence p ON p.session_id = s.id
+        WHERE s.clock_tracked AND s.ended_at IS NULL
         """;
 
-    /// <summary>Every session that is not ended.</summary>
+    /// <summary>Every tracked session that is not ended (the partial index sessions_clock_tracked_open_idx): never the history.</summary>
     public Task<(IReadOnlyList<SessionReading> Sessions, DatabaseTime Clock)> LoadAsync(CancellationToken ct) =>
         LoadAsync(Select, null, ct);
 
-    /// <summary>One session, if it is not ended.</summary>
+    /// <summary>One session, if it is tracked and not ended.</summary>
     public Task<(IReadOnlyList<SessionReading> Sessions, DatabaseTime Clock)> LoadAsync(Guid sessionId, CancellationToken ct) =>
         LoadAsync(Select + " AND s.id = $1", sessionId, ct);
 
@@ -74,6 +74,24 @@ public sealed class SessionStore(NpgsqlDataSource dataSource)
         return (sessions, clock ?? await NowAsync(ct));
     }
 
+    /// <summary>
+    /// Adoption of calls live at the cutover: the untracked, not ended sessions whose rooms LiveKit lists with
+    /// participants become tracked, so the next load reconciles them. One query over the listed names only: the
+    /// history never reaches LiveKit; no query at all while every such room's session is among those
+    /// <paramref name="loaded"/>. Returns how many were adopted.
+    /// </summary>
+    public async Task<int> AdoptLiveAsync(IEnumerable<ListedRoom> listed, IReadOnlyList<SessionReading> loaded, ReconcilerOptions settings, CancellationToken ct)
+    {
+        var known = loaded.Select(r => r.Session.Id).ToHashSet();
+        var ids = listed.Where(r => r.NumParticipants > 0).Select(r => WebhookReconcileHandler.SessionOf(r.Name, settings.RoomNamePrefix))
+            .OfType<Guid>().Where(id => !known.Contains(id)).Distinct().ToArray();
+        if (ids.Length == 0) return 0;
+        await using var command = dataSource.CreateCommand(
+            "UPDATE sessions SET clock_tracked = true WHERE id = ANY($1) AND NOT clock_tracked AND ended_at IS NULL");
+        command.Parameters.AddWithValue(ids);
+        return await command.ExecuteNonQueryAsync(ct);
+    }
+
     private async Task<DatabaseTime> NowAsync(CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand("SELECT date_trunc('milliseconds', clock_timestamp())");
@@ -92,7 +110,7 @@ public sealed class SessionStore(NpgsqlDataSource dataSource)
         if (batch.Count == 0) return [];
 
         await using var command = dataSource.CreateCommand(
-            "SELECT session_id, outcome, event_type, effective_at, created_at FROM session_reconcile_apply($1::jsonb, $2)");
+            "SELECT session_id, outcome, event_type, effective_at, created_at FROM roomreconciler.session_reconcile_apply($1::jsonb, $2)");
         command.Parameters.AddWithValue(batch.ToJsonString());
         command.Parameters.AddWithValue(source);
         await using var reader = await command.ExecuteReaderAsync(ct);

@@ -10,13 +10,13 @@ public sealed class TimelineStore(NpgsqlDataSource database)
         SELECT session_clock_get($1)::text,
                (SELECT coalesce(jsonb_agg(jsonb_build_object(
                            'id', e.id, 'type', e.event_type, 'reason', e.reason,
-                           'effective_at', session_clock_iso(e.effective_at), 'created_at', session_clock_iso(e.created_at),
+                           'effective_at', roomreconciler.session_clock_iso(e.effective_at), 'created_at', roomreconciler.session_clock_iso(e.created_at),
                            'source', e.source, 'details', e.details) ORDER BY e.id), '[]'::jsonb)
-                FROM session_events e WHERE e.session_id = $1)::text,
+                FROM roomreconciler.session_events e WHERE e.session_id = $1)::text,
                (SELECT jsonb_build_object(
-                           'participants', to_jsonb(p.participants), 'below_since', session_clock_iso(p.below_since),
-                           'observed_at', session_clock_iso(p.observed_at), 'source', p.source)
-                FROM session_presence p WHERE p.session_id = $1)::text
+                           'participants', to_jsonb(p.participants), 'below_since', roomreconciler.session_clock_iso(p.below_since),
+                           'observed_at', roomreconciler.session_clock_iso(p.observed_at), 'source', p.source)
+                FROM roomreconciler.session_presence p WHERE p.session_id = $1)::text
         """;
 
     /// <returns>null for an unknown session</returns>

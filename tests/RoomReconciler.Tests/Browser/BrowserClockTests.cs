@@ -181,7 +181,7 @@ public sealed class BrowserClockTests
     private async Task<DateTime> CreatedAtAsync(Guid session, string type)
     {
         await using var command = _host.System.Db.DataSource.CreateCommand(
-            "SELECT created_at FROM session_events WHERE session_id = $1 AND event_type = $2 ORDER BY id DESC LIMIT 1");
+            "SELECT created_at FROM roomreconciler.session_events WHERE session_id = $1 AND event_type = $2 ORDER BY id DESC LIMIT 1");
         command.Parameters.AddWithValue(session);
         command.Parameters.AddWithValue(type);
         return ((DateTime)(await command.ExecuteScalarAsync())!).ToUniversalTime();
@@ -224,7 +224,7 @@ public sealed class BrowserClockTests
             })
             {
                 await using var command = new NpgsqlCommand(
-                    "SELECT session_clock_transition($1, $2, $3, $4, 'poll', jsonb_build_object('participants', $5::text[]))", connection, transaction);
+                    "SELECT roomreconciler.session_clock_transition($1, $2, $3, $4, 'poll', jsonb_build_object('participants', $5::text[]))", connection, transaction);
                 command.Parameters.AddWithValue(session);
                 command.Parameters.AddWithValue(type);
                 command.Parameters.AddWithValue(reason);

@@ -36,9 +36,34 @@ public sealed class MigrationTests
         Assert.That(rows[1][1], Is.EqualTo("bob"));
 
         await using var clock = new ClockDatabase(connectionString);
-        var started = await clock.GetAsync(Guid.Parse("00000000-0000-0000-0000-000000000001"));
-        Assert.That(started.Time("started_at"), Is.EqualTo(new DateTime(2026, 1, 1, 10, 0, 0, DateTimeKind.Utc)),
-            "the clock functions work on the application's own rows");
+        var history = Guid.Parse("00000000-0000-0000-0000-000000000001");
+        var untracked = await clock.GetAsync(history);
+        Assert.That((untracked.Time("started_at"), untracked.Elapsed()), Is.EqualTo(((DateTime?)null, 0L)),
+            "a session the clock never tracked reads as not started, not as months of running time");
+        await TestDatabase.ExecuteAsync(connectionString, $"UPDATE sessions SET clock_tracked = true WHERE id = '{history}'");
+        var tracked = await clock.GetAsync(history);
+        Assert.That(tracked.Time("started_at"), Is.EqualTo(new DateTime(2026, 1, 1, 10, 0, 0, DateTimeKind.Utc)),
+            "once tracked, the clock functions work on the application's own rows");
+    }
+
+    [Test]
+    public async Task AnApplicationTableCalledSessionEvents_IsLeftAlone()
+    {
+        var connectionString = await TestDatabase.CreateEmptyAsync();
+        await TestDatabase.ExecuteAsync(connectionString, """
+            CREATE TABLE sessions (id uuid PRIMARY KEY);
+            CREATE TABLE session_events (id serial PRIMARY KEY, kind text NOT NULL);
+            INSERT INTO session_events (kind) VALUES ('chat_message');
+            """);
+
+        new Migrator(connectionString, TestDatabase.MigrationsFolder).Migrate();
+
+        await using var clock = new ClockDatabase(connectionString);
+        var session = await clock.NewSessionAsync();
+        await clock.TransitionAsync("start", session, null);
+        Assert.That(await clock.EventsAsync(session), Has.Count.EqualTo(1), "the clock logs into roomreconciler.session_events");
+        await using var command = clock.DataSource.CreateCommand("SELECT string_agg(kind, ',') FROM public.session_events");
+        Assert.That(await command.ExecuteScalarAsync(), Is.EqualTo("chat_message"), "the application's table is as it was");
     }
 
     [Test]
@@ -100,8 +125,57 @@ public sealed class MigrationTests
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            $"SELECT count(*) FROM {Migrator.ChangelogTable} WHERE name LIKE 'V%'", connection);
+            $"SELECT count(*) FROM {Migrator.QualifiedChangelog} WHERE name LIKE 'V%'", connection);
         Assert.That(await command.ExecuteScalarAsync(), Is.EqualTo(scripts));
+    }
+
+    /// <summary>
+    /// An install as the releases before V006 made it: V001-V005 applied by Evolve with its defaults (changelog and
+    /// every object in the first schema of the search_path), and Quartz's tables beside them.
+    /// </summary>
+    /// <param name="rolesSearchPath">leave the role's own search_path to Evolve (as those releases did) instead of public</param>
+    public static async Task InstallBeforeTheInternalSchemaAsync(string connectionString, bool rolesSearchPath = false)
+    {
+        var folder = Directory.CreateTempSubdirectory("roomreconciler-migrations-").FullName;
+        foreach (var file in Directory.GetFiles(TestDatabase.MigrationsFolder, "V*__*.sql")
+                     .Where(f => string.CompareOrdinal(Path.GetFileName(f), "V006") < 0))
+            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+        await using var connection = new NpgsqlConnection(rolesSearchPath ? connectionString
+            : new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = "public" }.ConnectionString);
+        new EvolveDb.Evolve(connection, _ => { }, EvolveDb.Dialect.DBMS.PostgreSQL)
+        {
+            Locations = [folder], MetadataTableName = Migrator.ChangelogTable, EnableClusterMode = true, IsEraseDisabled = true,
+        }.Migrate();
+        await TestDatabase.ExecuteAsync(connectionString, """
+            CREATE TABLE public.qrtz_locks (sched_name text NOT NULL, lock_name text NOT NULL, PRIMARY KEY (sched_name, lock_name));
+            INSERT INTO public.qrtz_locks VALUES ('RoomReconciler', 'TRIGGER_ACCESS');
+            """);
+    }
+
+    [Test]
+    public async Task AnInstallFromBeforeTheInternalSchema_MovesInKeepingItsHistoryAndItsTracking()
+    {
+        var connectionString = await TestDatabase.CreateEmptyAsync();
+        await InstallBeforeTheInternalSchemaAsync(connectionString);
+        await using var old = new ClockDatabase(connectionString);
+        var session = await old.NewSessionAsync();
+        await old.CallAsync("session_clock_start($1, 'before')", session);
+
+        var applied = new Migrator(connectionString, TestDatabase.MigrationsFolder).Migrate();
+
+        Assert.That(applied, Is.EqualTo(new[] { "V006__internal_schema_and_privileges.sql" }), "the old changelog was found and kept");
+        Assert.That(await old.EventsAsync(session), Has.Count.EqualTo(1), "the event log moved with its rows");
+        Assert.That((await old.GetAsync(session)).Time("started_at"), Is.Not.Null, "a session the old install tracked stays tracked");
+        await using var check = new NpgsqlConnection(connectionString);
+        await check.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            SELECT (SELECT array_agg(relname::text ORDER BY relname) FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'),
+                   (SELECT count(*) FROM roomreconciler.qrtz_locks)
+            """, check);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        Assert.That(reader.GetFieldValue<string[]>(0), Is.EqualTo(new[] { "sessions" }));
+        Assert.That(reader.GetInt64(1), Is.EqualTo(1), "Quartz's tables moved with their rows");
     }
 
     private static string CopyOfMigrations()

@@ -263,7 +263,7 @@ public sealed class WebhookTests
     public async Task OldRowsArePruned()
     {
         await TestDatabase.ExecuteAsync(_database,
-            "INSERT INTO livekit_webhook_events (id, event, received_at) VALUES ('EV_ancient', 'room_started', now() - interval '2 days')");
+            "INSERT INTO roomreconciler.livekit_webhook_events (id, event, received_at) VALUES ('EV_ancient', 'room_started', now() - interval '2 days')");
         await using var fresh = await Daemon.StartAsync(_database); // a new process prunes on its first insert
         Assert.That(await fresh.SendAsync(Event(NewId())), Is.EqualTo(HttpStatusCode.OK));
         Assert.That(await fresh.SendAsync(Event("EV_ancient")), Is.EqualTo(HttpStatusCode.OK));

@@ -175,7 +175,7 @@ public sealed class RobustnessScenarioTests
 
     private async Task<DateTime?> BelowSinceAsync(Guid session)
     {
-        await using var command = _host.Db.DataSource.CreateCommand("SELECT below_since FROM session_presence WHERE session_id = $1");
+        await using var command = _host.Db.DataSource.CreateCommand("SELECT below_since FROM roomreconciler.session_presence WHERE session_id = $1");
         command.Parameters.AddWithValue(session);
         return await command.ExecuteScalarAsync() is DateTime t ? t : null;
     }
@@ -183,7 +183,7 @@ public sealed class RobustnessScenarioTests
     private async Task<List<TimeSpan>> LagsAsync(Guid session)
     {
         await using var command = _host.Db.DataSource.CreateCommand(
-            "SELECT created_at - effective_at FROM session_events WHERE session_id = $1 ORDER BY id");
+            "SELECT created_at - effective_at FROM roomreconciler.session_events WHERE session_id = $1 ORDER BY id");
         command.Parameters.AddWithValue(session);
         await using var reader = await command.ExecuteReaderAsync();
         var lags = new List<TimeSpan>();

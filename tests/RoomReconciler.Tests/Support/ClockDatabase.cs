@@ -45,7 +45,7 @@ public sealed class ClockDatabase(string connectionString) : IAsyncDisposable
     public async Task<List<(string Type, DateTime EffectiveAt, string Source)>> EventsAsync(Guid session)
     {
         await using var command = DataSource.CreateCommand(
-            "SELECT event_type, effective_at, source FROM session_events WHERE session_id = $1 ORDER BY id");
+            "SELECT event_type, effective_at, source FROM roomreconciler.session_events WHERE session_id = $1 ORDER BY id");
         command.Parameters.AddWithValue(session);
         await using var reader = await command.ExecuteReaderAsync();
         var events = new List<(string, DateTime, string)>();

@@ -31,7 +31,7 @@ public sealed class TimelineTests
 
     /// <summary>A transition as the reconciler writes it (source poll, the participants it saw), at an explicit time.</summary>
     private Task<JsonElement> ReconcilerTransitionAsync(Guid session, string type, string reason, DateTime at, string details) =>
-        _db.CallAsync("session_clock_transition($1, $2, $3, $4, 'poll', $5::jsonb)", session, type, reason, at, details);
+        _db.CallAsync("roomreconciler.session_clock_transition($1, $2, $3, $4, 'poll', $5::jsonb)", session, type, reason, at, details);
 
     private async Task<JsonElement> TimelineAsync(Guid session)
     {
@@ -146,7 +146,7 @@ public sealed class TimelineTests
         await ReconcilerTransitionAsync(session, "started", "participants_joined", t0, Both);
         var below = t0.AddSeconds(50);
         await using (var command = _db.DataSource.CreateCommand(
-            "INSERT INTO session_presence (session_id, participants, below_since, source) VALUES ($1, $2, $3, 'webhook')"))
+            "INSERT INTO roomreconciler.session_presence (session_id, participants, below_since, source) VALUES ($1, $2, $3, 'webhook')"))
         {
             command.Parameters.AddWithValue(session);
             command.Parameters.AddWithValue(new[] { "mechanic" });

@@ -1,0 +1,63 @@
+using RoomReconciler.Database;
+using RoomReconciler.Tests.Support;
+
+namespace RoomReconciler.Benchmarks;
+
+/// <summary>
+/// session_clock_get against the seed's version of the same RPC, side by side on one throwaway database and the same
+/// ids: pgbench on each in turn, several rounds, the median of each. The seed's version is a LANGUAGE sql STABLE
+/// function returning json_build_object of the raw columns (no ISO times, no elapsed, no tracking); it lives in a
+/// scratch schema so both can exist at once.
+/// </summary>
+public static class ClockGetBenchmark
+{
+    private const int Sessions = 10_000;
+    private const int Clients = 4;
+    private const int Rounds = 3;
+    private const string Database = "bench";
+
+    public static async Task RunAsync(int seconds)
+    {
+        Console.Error.WriteLine($"starting a throwaway PostgreSQL; {Sessions} sessions; {Rounds} rounds of {seconds} s per function, {Clients} clients");
+        await using var cluster = await PostgresCluster.StartAsync();
+        await PostgresCluster.ExecuteAsync(cluster.ConnectionString(), $"CREATE DATABASE {Database}");
+        var connectionString = cluster.ConnectionString(Database);
+        new Migrator(connectionString, Path.Combine(AppContext.BaseDirectory, "db", "migrations")).Migrate();
+        await PostgresCluster.ExecuteAsync(connectionString, $"""
+            INSERT INTO sessions (id, started_at, last_state_change_at)
+            SELECT md5(n::text)::uuid, now() - interval '10 minutes', now() - interval '10 minutes' FROM generate_series(1, {Sessions}) n;
+            CREATE SCHEMA seed;
+            CREATE FUNCTION seed.session_clock_get(p_session_id uuid) RETURNS json LANGUAGE sql STABLE AS $$
+                select json_build_object('started_at', started_at, 'is_paused', is_paused, 'total_paused_ms', total_paused_ms,
+                                         'last_state_change_at', last_state_change_at, 'server_now', now())
+                from public.sessions where id = p_session_id
+            $$;
+            ANALYZE sessions;
+            """);
+
+        var functions = new[] { ("seed", "seed.session_clock_get"), ("ours", "public.session_clock_get") };
+        var tps = functions.ToDictionary(f => f.Item1, _ => new List<double>());
+        foreach (var (name, function) in functions) // warm-up: plans and buffers
+            await Tools.PgBenchAsync(cluster.Port, Database, Lookup(function), Clients, 2);
+        for (var round = 1; round <= Rounds; round++)
+            foreach (var (name, function) in functions)
+            {
+                var result = await Tools.PgBenchAsync(cluster.Port, Database, Lookup(function), Clients, seconds);
+                Console.Error.WriteLine($"round {round}: {name} {result.RequestsPerSecond:F0} calls/s");
+                tps[name].Add(result.RequestsPerSecond);
+            }
+
+        double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+        var (seed, ours) = (Median(tps["seed"]), Median(tps["ours"]));
+        Console.WriteLine($"""
+
+            | function (pgbench -M prepared, {Clients} clients, median of {Rounds} × {seconds} s) | calls/s |
+            | --- | --- |
+            | seed's `session_clock_get` (LANGUAGE sql, json_build_object of the columns) | {seed:F0} |
+            | RoomReconciler's `session_clock_get` | {ours:F0} |
+            | ratio, ours / seed's (target ≥ 1.0) | {ours / seed:F2} |
+            """);
+    }
+
+    private static string Lookup(string function) => $"\\set n random(1, {Sessions})\nSELECT {function}(md5(:n::text)::uuid);\n";
+}
