@@ -1,43 +1,33 @@
 namespace RoomReconciler.Reconciliation;
 
 /// <summary>
-/// The words session_events and session_reconcile_apply use for transitions, sources and outcomes: the
-/// one place where the enums meet the database, so that no C# compares these as strings.
+/// The words session_events and session_reconcile_apply use for transitions, sources and outcomes: the one place
+/// where the enums meet the database, so that no C# compares these as strings.
 /// </summary>
 public static class EventNames
 {
-    public static string Of(ClockTransition transition) => transition switch
-    {
-        ClockTransition.Started => "started",
-        ClockTransition.Paused => "paused",
-        ClockTransition.Resumed => "resumed",
-        ClockTransition.Ended => "ended",
-        _ => throw new ArgumentOutOfRangeException(nameof(transition), transition, null),
-    };
+    private static readonly (ClockTransition Value, string Name)[] Transitions =
+        [(ClockTransition.Started, "started"), (ClockTransition.Paused, "paused"), (ClockTransition.Resumed, "resumed"), (ClockTransition.Ended, "ended")];
 
-    public static string Of(ClockSource source) => source switch
-    {
-        ClockSource.Poll => "poll",
-        ClockSource.Webhook => "webhook",
-        ClockSource.Api => "api",
-        _ => throw new ArgumentOutOfRangeException(nameof(source), source, null),
-    };
+    private static readonly (ClockSource Value, string Name)[] Sources =
+        [(ClockSource.Poll, "poll"), (ClockSource.Webhook, "webhook"), (ClockSource.Api, "api")];
 
-    public static ClockTransition Transition(string name) => name switch
-    {
-        "started" => ClockTransition.Started,
-        "paused" => ClockTransition.Paused,
-        "resumed" => ClockTransition.Resumed,
-        "ended" => ClockTransition.Ended,
-        _ => throw new FormatException($"unknown clock transition '{name}'"),
-    };
+    private static readonly (ApplyOutcome Value, string Name)[] Outcomes =
+        [(ApplyOutcome.Changed, "changed"), (ApplyOutcome.Unchanged, "unchanged"), (ApplyOutcome.Stale, "stale"), (ApplyOutcome.Rejected, "rejected")];
 
-    public static ApplyOutcome Outcome(string name) => name switch
-    {
-        "changed" => ApplyOutcome.Changed,
-        "unchanged" => ApplyOutcome.Unchanged,
-        "stale" => ApplyOutcome.Stale,
-        "rejected" => ApplyOutcome.Rejected,
-        _ => throw new FormatException($"unknown apply outcome '{name}'"),
-    };
+    public static string Of(ClockTransition transition) => NameOf(Transitions, transition);
+
+    public static string Of(ClockSource source) => NameOf(Sources, source);
+
+    public static ClockTransition Transition(string name) => ValueOf(Transitions, name);
+
+    public static ApplyOutcome Outcome(string name) => ValueOf(Outcomes, name);
+
+    private static string NameOf<T>((T Value, string Name)[] words, T value) where T : struct, Enum =>
+        words.Single(w => EqualityComparer<T>.Default.Equals(w.Value, value)).Name;
+
+    private static T ValueOf<T>((T Value, string Name)[] words, string name) where T : struct, Enum =>
+        words.SingleOrDefault(w => w.Name == name) is { Name: not null } word
+            ? word.Value
+            : throw new FormatException($"the database answered '{name}', which is no {typeof(T).Name}");
 }
