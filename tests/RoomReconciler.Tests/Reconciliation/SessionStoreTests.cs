@@ -78,6 +78,17 @@ public sealed class SessionStoreTests
     }
 
     [Test]
+    public async Task Apply_ARefusedTransition_IsRejected_WithItsErrorApart()
+    {
+        var session = await _db.NewSessionAsync();
+        var reading = await ReadAsync(session);
+        var applied = await _store.ApplyAsync([Pending(reading, new ClockAction(ClockTransition.Paused, DateTimeOffset.UtcNow, "x"))],
+            ClockSource.Poll, CancellationToken.None);
+        Assert.That(applied.Select(a => (a.Outcome, a.Transition, a.Reason, a.Error)),
+            Is.EqualTo(new (ApplyOutcome, ClockTransition?, string?, string?)[] { (ApplyOutcome.Rejected, ClockTransition.Paused, "x", "session has not started") }));
+    }
+
+    [Test]
     public async Task Load_ReadsTheDatabaseClock_AndSkipsEndedSessions()
     {
         var running = await _db.NewSessionAsync();
