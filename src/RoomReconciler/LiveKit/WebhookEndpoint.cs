@@ -64,7 +64,7 @@ public static class WebhookEndpoint
         return TypedResults.Ok();
     }
 
-    /// <summary>Hands a new event to every handler; each only enqueues, so the answer to LiveKit is not held up.</summary>
+    /// <summary>Hands a new event to every handler in turn; each is quick (a log line, an enqueue), so the answer to LiveKit waits for none.</summary>
     private static async Task DispatchAsync(WebhookEvent evt, IEnumerable<IRoomEventHandler> handlers, ILogger logger, CancellationToken ct)
     {
         foreach (var handler in handlers)
