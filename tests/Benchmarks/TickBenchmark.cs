@@ -27,7 +27,7 @@ public static class TickBenchmark
 
     public static async Task RunAsync(IReadOnlyList<int> sizes, int ticks)
     {
-        Console.Error.WriteLine($"tick benchmark: {string.Join(", ", sizes)} sessions, {Math.Max(ticks, Reconciler.VerifyEveryTicks)} measured ticks each, {Environment.ProcessorCount} cores");
+        Console.Error.WriteLine($"tick benchmark: {string.Join(", ", sizes)} sessions, {Math.Max(ticks, ClockReconciler.VerifyEveryTicks)} measured ticks each, {Environment.ProcessorCount} cores");
         await using var cluster = await PostgresCluster.StartAsync();
         var rows = new List<string>();
         foreach (var size in sizes)
@@ -65,7 +65,7 @@ public static class TickBenchmark
 
         var commands = new CommandCounter();
         await using var services = Services(connectionString, sim.Url, commands);
-        var reconciler = services.GetRequiredService<Reconciler>();
+        var reconciler = services.GetRequiredService<ClockReconciler>();
         await reconciler.ReconcileAllAsync(CancellationToken.None); // the first look reads every room once
         await using (var check = NpgsqlDataSource.Create(connectionString))
         {
@@ -84,7 +84,7 @@ public static class TickBenchmark
         var (_, before) = await store.LoadAsync(CancellationToken.None);
         var windowStart = before.Now;
         // At least six, so that every room whose listing never changed has come up for verification.
-        for (var t = 0; t < Math.Max(ticks, Reconciler.VerifyEveryTicks); t++)
+        for (var t = 0; t < Math.Max(ticks, ClockReconciler.VerifyEveryTicks); t++)
         {
             changed.Add(Churn(sim, ids, absent, random));
             sim.Calls.Reset();
@@ -100,7 +100,7 @@ public static class TickBenchmark
 
         var (after, _) = await store.LoadAsync(CancellationToken.None);
         var verified = after.Count(r => r.Session.ObservedAt >= windowStart);
-        var budget = 1 + changed.Max() + (size + Reconciler.VerifyEveryTicks - 1) / Reconciler.VerifyEveryTicks;
+        var budget = 1 + changed.Max() + (size + ClockReconciler.VerifyEveryTicks - 1) / ClockReconciler.VerifyEveryTicks;
         var naive = await NaiveLoopAsync(services, ids, Math.Min(size, NaiveSampleLimit));
         var naiveMs = naive * size / Math.Min(size, NaiveSampleLimit);
         var tick = Median(times);
@@ -162,8 +162,7 @@ public static class TickBenchmark
         services.AddLiveKit(configuration);
         services.AddSingleton(new NpgsqlDataSourceBuilder(connectionString).UseLoggerFactory(commands.LoggerFactory).Build());
         services.AddSingleton<SessionStore>();
-        services.AddSingleton<RoomReconcileQueue>();
-        services.AddTransient<Reconciler>();
+        services.AddTransient<ClockReconciler>();
         services.AddTransient<ILiveKitRooms, LiveKitRooms>();
         return services.BuildServiceProvider();
     }

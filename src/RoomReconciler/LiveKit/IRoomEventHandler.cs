@@ -1,25 +1,13 @@
 namespace RoomReconciler.LiveKit;
 
 /// <summary>
-/// Told of every new (deduplicated, verified) LiveKit webhook event, off the request path: events are queued and
-/// handed to each registered handler in turn, one event at a time, in arrival order. A handler must be quick
-/// (schedule work, do not do it): a slow one delays every later event. An exception is logged and skipped.
-/// Events may still be lost (LiveKit drops some, a full queue drops more, a crash loses the queue), so a handler
-/// may only make something happen sooner that polling would do anyway.
+/// Told of every new (deduplicated, verified) LiveKit webhook event, in arrival order, once it is recorded and before
+/// the webhook is answered: LiveKit sends one event at a time per room and waits for our answer before the next
+/// (livekit-protocol.md §4). So a handler must be quick (enqueue work, do not do it), and an exception is logged and
+/// skipped. Events may still be lost (LiveKit drops some, a crash loses queued work), so a handler may only make
+/// something happen sooner that polling would do anyway.
 /// </summary>
 public interface IRoomEventHandler
 {
     ValueTask HandleAsync(WebhookEvent evt, CancellationToken ct);
-}
-
-/// <summary>Logs each event: what LiveKit told us, for operators following a session.</summary>
-public sealed class LoggingRoomEventHandler(ILogger<LoggingRoomEventHandler> logger) : IRoomEventHandler
-{
-    public ValueTask HandleAsync(WebhookEvent evt, CancellationToken ct)
-    {
-        logger.LogInformation("LiveKit {Event} {EventId}: room {Room}, participant {Identity} ({ParticipantSid}, {Kind}, {State})",
-            evt.Event, evt.Id, evt.Room?.Name, evt.Participant?.Identity, evt.Participant?.Sid,
-            evt.Participant?.Kind, evt.Participant?.State);
-        return ValueTask.CompletedTask;
-    }
 }

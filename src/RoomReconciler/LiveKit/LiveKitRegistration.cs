@@ -14,8 +14,8 @@ public static class LiveKitRegistration
 
     /// <summary>
     /// The RoomService client (typed HttpClient with the standard resilience handler, budgeted by
-    /// Reconciler:PollInterval), its token cache, the webhook verifier and receiver, the dedupe store, the event
-    /// dispatcher with a logging handler, and the `check` probe. Binds LiveKit and Reconciler options unless the
+    /// Reconciler:PollInterval), its token cache, the webhook verifier and receiver, the dedupe store, a logging
+    /// webhook event handler, and the `check` probe. Binds LiveKit and Reconciler options unless the
     /// host already has.
     /// </summary>
     public static IServiceCollection AddLiveKit(this IServiceCollection services, IConfiguration configuration)
@@ -55,8 +55,6 @@ public static class LiveKitRegistration
         });
         services.TryAddSingleton<WebhookReceiver>();
         services.TryAddSingleton<WebhookEventStore>();
-        services.TryAddSingleton<RoomEventDispatcher>();
-        services.AddHostedService(provider => provider.GetRequiredService<RoomEventDispatcher>());
         services.AddSingleton<IRoomEventHandler, LoggingRoomEventHandler>();
         services.AddTransient<IStartupCheck, LiveKitCheck>();
         services.AddHttpClient(nameof(ClockOffsetCheck), http => http.Timeout = TimeSpan.FromSeconds(5)).RemoveAllLoggers();

@@ -21,7 +21,7 @@ public static class WebhookEndpoint
     }
 
     public static async Task<Results<Ok, UnauthorizedHttpResult, ProblemHttpResult>> HandleAsync(
-        HttpRequest request, WebhookReceiver receiver, WebhookEventStore store, RoomEventDispatcher dispatcher,
+        HttpRequest request, WebhookReceiver receiver, WebhookEventStore store, IEnumerable<IRoomEventHandler> handlers,
         ILoggerFactory loggers, CancellationToken ct)
     {
         using var activity = WebhookTracing.Source.StartActivity("livekit webhook");
@@ -58,10 +58,23 @@ public static class WebhookEndpoint
             return TypedResults.Problem("the event cannot be recorded now; retry", statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
-        if (isNew) dispatcher.TryEnqueue(evt);
+        if (isNew) await DispatchAsync(evt, handlers, logger, ct);
         else logger.LogDebug("Duplicate LiveKit webhook {EventId} ({Event}) ignored", evt.Id, evt.Event);
         Hosting.Metrics.WebhooksAccepted.WithLabels(isNew ? evt.Event : "duplicate").Inc();
         return TypedResults.Ok();
+    }
+
+    /// <summary>Hands a new event to every handler in turn; each is quick (a log line, an enqueue), so the answer to LiveKit waits for none.</summary>
+    private static async Task DispatchAsync(WebhookEvent evt, IEnumerable<IRoomEventHandler> handlers, ILogger logger, CancellationToken ct)
+    {
+        foreach (var handler in handlers)
+        {
+            try { await handler.HandleAsync(evt, ct); }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                logger.LogError(e, "{Handler} failed on {Event} {EventId}", handler.GetType().Name, evt.Event, evt.Id);
+            }
+        }
     }
 
     private static UnauthorizedHttpResult Reject(ILogger logger, string reason)

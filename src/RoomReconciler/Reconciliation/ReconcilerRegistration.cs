@@ -11,20 +11,21 @@ public static class ReconcilerRegistration
         var options = configuration.BindKeyedOptions<ReconcilerOptions>();
         services.AddSingleton<SessionStore>();
         services.AddTransient<IStartupCheck, RoomReconciler.Database.TrackedSessionsCheck>();
-        services.AddSingleton<RoomReconcileQueue>();
+        services.AddSingleton<RoomQueue>();
+        services.AddSingleton<TransitionLog>();
         // Transient: RoomServiceClient is a typed HttpClient, whose handlers the factory rotates; hold none for long.
-        services.AddTransient<Reconciler>();
+        services.AddTransient<ClockReconciler>();
         services.AddTransient<ILiveKitRooms, LiveKitRooms>();
         services.AddSingleton<RoomReconciler.LiveKit.IRoomEventHandler, WebhookReconcileHandler>();
-        services.AddHostedService<RoomReconcileWorker>();
+        services.AddHostedService<RoomWorker>();
 
         services.AddQuartz(q =>
         {
             UseClusteredStore(q, connectionString, options.PollInterval);
-            q.AddJob<ReconcileJob>(j => j.WithIdentity(ReconcileJob.Key).StoreDurably());
-            q.AddTrigger<ReconcileJob>(t => t
-                .ForJob(ReconcileJob.Key)
-                .WithIdentity("reconcile-every-poll-interval", ReconcileJob.Key.Group)
+            q.AddJob<PollJob>(j => j.WithIdentity(PollJob.Key).StoreDurably());
+            q.AddTrigger<PollJob>(t => t
+                .ForJob(PollJob.Key)
+                .WithIdentity("reconcile-every-poll-interval", PollJob.Key.Group)
                 .StartNow()
                 .WithSimpleSchedule(s => s.WithInterval(options.PollInterval).RepeatForever()
                     .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NowWithRemainingCount)));

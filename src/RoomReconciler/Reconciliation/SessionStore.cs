@@ -5,34 +5,6 @@ using Npgsql;
 
 namespace RoomReconciler.Reconciliation;
 
-/// <summary>A session as read for reconciling, with the row versions its decision must be applied against.</summary>
-public sealed record SessionReading(StoredSession Session, string Version, string? PresenceVersion, string? RoomSid, int? RoomNumParticipants);
-
-/// <summary>
-/// The database's clock: its now when read, moved on by this process's monotonic clock since, in whole
-/// milliseconds like every time the database stores.
-/// </summary>
-public sealed record DatabaseTime(DateTimeOffset ReadAt, long ReadTimestamp)
-{
-    public DateTimeOffset Now
-    {
-        get
-        {
-            var now = ReadAt + Stopwatch.GetElapsedTime(ReadTimestamp);
-            return now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMillisecond));
-        }
-    }
-}
-
-/// <summary>One decision ready to apply, and what LiveKit's listing said of the room when it changed.</summary>
-public sealed record PendingDecision(SessionReading Reading, Decision Decision, string? RoomSid, int? RoomNumParticipants, JsonObject? Details = null)
-{
-    public bool RoomChanged => RoomSid != Reading.RoomSid || RoomNumParticipants != Reading.RoomNumParticipants;
-    public bool HasWork => Decision.Actions.Count > 0 || Decision.Presence is not null || RoomChanged;
-}
-
-public sealed record AppliedTransition(Guid SessionId, string Outcome, string? EventType, DateTimeOffset? EffectiveAt, DateTimeOffset? CreatedAt);
-
 /// <summary>Reads sessions to reconcile and applies decisions, each in one round trip and in database time.</summary>
 public sealed class SessionStore(NpgsqlDataSource dataSource)
 {
@@ -67,8 +39,7 @@ public sealed class SessionStore(NpgsqlDataSource dataSource)
                 reader.IsDBNull(5) ? [] : reader.GetFieldValue<string[]>(5), Time(reader, 6), Time(reader, 7),
                 TimeSpan.FromMilliseconds(reader.GetInt64(12)));
             sessions.Add(new SessionReading(stored, reader.GetString(4),
-                reader.IsDBNull(8) ? null : reader.GetString(8),
-                reader.IsDBNull(9) ? null : reader.GetString(9),
+                Text(reader, 8), Text(reader, 9),
                 reader.IsDBNull(10) ? null : reader.GetInt32(10)));
         }
         return (sessions, clock ?? await NowAsync(ct));
@@ -102,22 +73,28 @@ public sealed class SessionStore(NpgsqlDataSource dataSource)
     private static DateTimeOffset? Time(NpgsqlDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : new DateTimeOffset(reader.GetDateTime(ordinal), TimeSpan.Zero);
 
+    private static string? Text(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
     /// <summary>Applies the decisions that have work, all in one statement; returns what each action did.</summary>
-    public async Task<IReadOnlyList<AppliedTransition>> ApplyAsync(IEnumerable<PendingDecision> decisions, string source, CancellationToken ct)
+    public async Task<IReadOnlyList<AppliedTransition>> ApplyAsync(IEnumerable<PendingDecision> decisions, ClockSource source, CancellationToken ct)
     {
         var batch = new JsonArray();
         foreach (var d in decisions.Where(d => d.HasWork)) batch.Add(ToJson(d));
         if (batch.Count == 0) return [];
 
         await using var command = dataSource.CreateCommand(
-            "SELECT session_id, outcome, event_type, effective_at, created_at FROM roomreconciler.session_reconcile_apply($1::jsonb, $2)");
+            """
+            SELECT session_id, outcome, error, event_type, reason, effective_at, created_at
+            FROM roomreconciler.session_reconcile_apply($1::jsonb, $2)
+            """);
         command.Parameters.AddWithValue(batch.ToJsonString());
-        command.Parameters.AddWithValue(source);
+        command.Parameters.AddWithValue(EventNames.Of(source));
         await using var reader = await command.ExecuteReaderAsync(ct);
         var applied = new List<AppliedTransition>();
         while (await reader.ReadAsync(ct))
-            applied.Add(new AppliedTransition(reader.GetGuid(0), reader.GetString(1),
-                reader.IsDBNull(2) ? null : reader.GetString(2), Time(reader, 3), Time(reader, 4)));
+            applied.Add(new AppliedTransition(reader.GetGuid(0), EventNames.Outcome(reader.GetString(1)),
+                Text(reader, 3) is { } transition ? EventNames.Transition(transition) : null, Text(reader, 4), Text(reader, 2),
+                Time(reader, 5), Time(reader, 6)));
         return applied;
     }
 
@@ -131,7 +108,7 @@ public sealed class SessionStore(NpgsqlDataSource dataSource)
             ["presence_version"] = reading.PresenceVersion,
             ["actions"] = new JsonArray(decision.Actions.Select(a => (JsonNode)new JsonObject
             {
-                ["event"] = a.Transition.ToString().ToLowerInvariant(),
+                ["event"] = EventNames.Of(a.Transition),
                 ["at"] = a.EffectiveAt.UtcDateTime,
                 ["reason"] = a.Reason,
                 ["details"] = pending.Details?.DeepClone(),

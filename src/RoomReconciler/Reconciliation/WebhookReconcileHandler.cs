@@ -7,7 +7,7 @@ namespace RoomReconciler.Reconciliation;
 /// Turns an accepted webhook about one of our rooms into an immediate reconcile of that room. Only the
 /// timing comes from the event; what to do is decided from a fresh ListParticipants, as on a poll.
 /// </summary>
-public sealed class WebhookReconcileHandler(RoomReconcileQueue queue, IOptionsMonitor<ReconcilerOptions> options) : IRoomEventHandler
+public sealed class WebhookReconcileHandler(RoomQueue queue, IOptionsMonitor<ReconcilerOptions> options) : IRoomEventHandler
 {
     public ValueTask HandleAsync(WebhookEvent evt, CancellationToken ct)
     {
@@ -24,7 +24,7 @@ public sealed class WebhookReconcileHandler(RoomReconcileQueue queue, IOptionsMo
             var activeHint = evt.Event == WebhookEventNames.ParticipantJoined && evt.CreatedAt > 0 && evt.Participant?.Identity is { Length: > 0 } identity
                 ? new ActiveHint(identity, DateTimeOffset.FromUnixTimeSeconds(evt.CreatedAt))
                 : null;
-            queue.Enqueue(new RoomReconcileRequest(sessionId, dropHint, Reconciler.SourceWebhook, activeHint));
+            queue.Enqueue(new RoomRequest(sessionId, ClockSource.Webhook, dropHint, activeHint));
         }
         return ValueTask.CompletedTask;
     }

@@ -53,7 +53,7 @@ public static class TimelineBuilder
                 case "paused":
                     if (runningSince is { } r) { running.Add(Interval(r, at, false)); runningSince = null; }
                     pausedBy = e;
-                    if (e.Reason == Reconcile.ReasonPaused && e.Source != "api")
+                    if (e.Reason == ClockDecider.ReasonPaused && e.Source != "api")
                     {
                         // The reconciler pauses at (drop + grace); the drop is never before the previous transition.
                         var dropped = at - rules.GracePeriod;

@@ -74,8 +74,8 @@ public sealed class BrownfieldTests
         liveKit.Setup(l => l.ListParticipantsAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync(new[] { "customer", "mechanic" }.Select(p =>
                 new ObservedParticipant(p, ParticipantCategory.Standard, Hidden: false, Active: true, DateTimeOffset.UtcNow.AddMinutes(-10))).ToList());
-        var reconciler = new Reconciler(new SessionStore(db.DataSource), liveKit.Object, monitor, new RoomReconcileQueue(),
-            NullLogger<Reconciler>.Instance);
+        var reconciler = new ClockReconciler(new SessionStore(db.DataSource), liveKit.Object, monitor,
+            NullLogger<ClockReconciler>.Instance);
 
         var first = await reconciler.ReconcileAllAsync(CancellationToken.None);
         Assert.That(first.Sessions, Is.EqualTo(live.Length + 1), "a tick loads the booked session and the adopted live calls, not the history");

@@ -163,7 +163,7 @@ public sealed class MigrationTests
 
         var applied = new Migrator(connectionString, TestDatabase.MigrationsFolder).Migrate();
 
-        Assert.That(applied, Is.EqualTo(new[] { "V006__internal_schema_and_privileges.sql" }), "the old changelog was found and kept");
+        Assert.That(applied, Is.EqualTo(new[] { "V006__internal_schema_and_privileges.sql", "V007__reconcile_apply_outcome_and_error.sql" }), "the old changelog was found and kept");
         Assert.That(await old.EventsAsync(session), Has.Count.EqualTo(1), "the event log moved with its rows");
         Assert.That((await old.GetAsync(session)).Time("started_at"), Is.Not.Null, "a session the old install tracked stays tracked");
         await using var check = new NpgsqlConnection(connectionString);

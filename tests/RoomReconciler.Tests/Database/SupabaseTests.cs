@@ -194,7 +194,7 @@ public sealed class SupabaseTests
 
         var applied = new Migrator(db.OwnerConnectionString, TestDatabase.MigrationsFolder).Migrate();
 
-        Assert.That(applied, Is.EqualTo(new[] { "V006__internal_schema_and_privileges.sql" }));
+        Assert.That(applied, Is.EqualTo(new[] { "V006__internal_schema_and_privileges.sql", "V007__reconcile_apply_outcome_and_error.sql" }));
         Assert.That(await new Migrator(db.OwnerConnectionString, TestDatabase.MigrationsFolder).GetPendingAsync(CancellationToken.None), Is.Empty);
         Assert.That(await ScalarAsync<string>(db.OwnerConnectionString,
             "SELECT string_agg(c.relnamespace::regnamespace::text, ',') FROM pg_class c WHERE c.relname = 'changelog'"), Is.EqualTo("roomreconciler"));
@@ -217,8 +217,8 @@ public sealed class SupabaseTests
         var reading = (await store.LoadAsync(session, CancellationToken.None)).Sessions.Single();
         var applied = await store.ApplyAsync([new PendingDecision(reading,
             new Decision([new ClockAction(ClockTransition.Started, DateTimeOffset.UtcNow, "test")], new Presence(["a", "b"], null), null), "RM_1", 2)],
-            Reconciler.SourcePoll, CancellationToken.None);
-        Assert.That(applied.Select(a => a.Outcome), Is.EqualTo(new[] { "changed" }));
+            ClockSource.Poll, CancellationToken.None);
+        Assert.That(applied.Select(a => a.Outcome), Is.EqualTo(new[] { ApplyOutcome.Changed }));
         Assert.That(await new RoomReconciler.LiveKit.WebhookEventStore(source, TimeProvider.System).TryRecordAsync(
             new RoomReconciler.LiveKit.WebhookEvent { Id = "EV_" + Guid.NewGuid().ToString("N"), Event = "room_started" }, CancellationToken.None), Is.True);
         var timeline = await new RoomReconciler.Timeline.TimelineStore(source).LoadAsync(session, CancellationToken.None);

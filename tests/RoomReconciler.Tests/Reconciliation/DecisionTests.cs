@@ -97,7 +97,7 @@ public sealed class DecisionTests
     public void Decide(StoredSession stored, RoomObservation room, DateTimeOffset now,
         (ClockTransition, DateTimeOffset)[] expectedActions, DateTimeOffset? expectedBelowSince, DateTimeOffset? expectedRecheck)
     {
-        var decision = Reconcile.Decide(stored, room, now, Rules);
+        var decision = ClockDecider.Decide(stored, room, now, Rules);
         Assert.That(Actions(decision), Is.EqualTo(expectedActions));
         Assert.That(decision.Presence is { } presence ? presence.BelowSince : stored.BelowSince, Is.EqualTo(expectedBelowSince), "below_since");
         Assert.That(decision.RecheckAt, Is.EqualTo(expectedRecheck), "recheck");
@@ -107,14 +107,14 @@ public sealed class DecisionTests
     public void LiveKitUnreadable_ChangesNothing_InAnyState()
     {
         foreach (var stored in new[] { NotStarted(), Running(), Running(participants: ["mechanic"], belowSince: 0), PausedAt(30) })
-            Assert.That(Reconcile.Decide(stored, RoomObservation.Unknown, At(1000), Rules), Is.SameAs(Decision.Nothing));
+            Assert.That(ClockDecider.Decide(stored, RoomObservation.Unknown, At(1000), Rules), Is.SameAs(Decision.Nothing));
     }
 
     [Test]
     public void AutoStartOff_NeverStarts()
     {
         var rules = Rules with { AutoStart = false };
-        var decision = Reconcile.Decide(NotStarted(), Room(Person("customer", 1), Person("mechanic", 2)), At(10), rules);
+        var decision = ClockDecider.Decide(NotStarted(), Room(Person("customer", 1), Person("mechanic", 2)), At(10), rules);
         Assert.That(decision.Actions, Is.Empty);
     }
 
@@ -122,15 +122,15 @@ public sealed class DecisionTests
     public void WebhookDropHint_IsClampedBetweenTheLastObservationAndNow()
     {
         var room = Room(Person("mechanic", 0));
-        Assert.That(Reconcile.Decide(Running(observedAt: 50), room, At(60), Rules, dropHint: At(55)).Presence!.BelowSince, Is.EqualTo(At(55)));
-        Assert.That(Reconcile.Decide(Running(observedAt: 50), room, At(60), Rules, dropHint: At(40)).Presence!.BelowSince, Is.EqualTo(At(50)));
-        Assert.That(Reconcile.Decide(Running(observedAt: 50), room, At(60), Rules, dropHint: At(70)).Presence!.BelowSince, Is.EqualTo(At(60)));
+        Assert.That(ClockDecider.Decide(Running(observedAt: 50), room, At(60), Rules, dropHint: At(55)).Presence!.BelowSince, Is.EqualTo(At(55)));
+        Assert.That(ClockDecider.Decide(Running(observedAt: 50), room, At(60), Rules, dropHint: At(40)).Presence!.BelowSince, Is.EqualTo(At(50)));
+        Assert.That(ClockDecider.Decide(Running(observedAt: 50), room, At(60), Rules, dropHint: At(70)).Presence!.BelowSince, Is.EqualTo(At(60)));
     }
 
     [Test]
     public void StoredGrace_IsKept_WhateverTheHint()
     {
-        var decision = Reconcile.Decide(Running(participants: ["mechanic"], belowSince: 60, observedAt: 60),
+        var decision = ClockDecider.Decide(Running(participants: ["mechanic"], belowSince: 60, observedAt: 60),
             Room(Person("mechanic", 0)), At(70), Rules, dropHint: At(69));
         Assert.That(decision.Presence, Is.Null, "unchanged presence is not written again");
         Assert.That(decision.RecheckAt, Is.EqualTo(At(90)));
@@ -140,7 +140,7 @@ public sealed class DecisionTests
     public void CountedKinds_AreConfigurable()
     {
         var rules = Rules with { CountedCategories = new HashSet<ParticipantCategory> { ParticipantCategory.Standard, ParticipantCategory.Sip } };
-        var decision = Reconcile.Decide(NotStarted(), Room(Person("customer", 1), Person("phone", 3, ParticipantCategory.Sip)), At(10), rules);
+        var decision = ClockDecider.Decide(NotStarted(), Room(Person("customer", 1), Person("phone", 3, ParticipantCategory.Sip)), At(10), rules);
         Assert.That(Actions(decision), Is.EqualTo(new[] { (Started, At(3)) }));
     }
 
@@ -148,9 +148,9 @@ public sealed class DecisionTests
     public void Presence_ListsCountedIdentitiesInOrder_AndIsOnlyWrittenOnChange()
     {
         var room = Room(Person("mechanic", 0), Person("customer", 0), Person("bot", 0, ParticipantCategory.Agent));
-        Assert.That(Reconcile.Decide(Running(participants: []), room, At(10), Rules).Presence!.Participants,
+        Assert.That(ClockDecider.Decide(Running(participants: []), room, At(10), Rules).Presence!.Participants,
             Is.EqualTo(new[] { "customer", "mechanic" }));
-        Assert.That(Reconcile.Decide(Running(), room, At(10), Rules).Presence, Is.Null);
+        Assert.That(ClockDecider.Decide(Running(), room, At(10), Rules).Presence, Is.Null);
     }
 
     private static readonly DecisionRules Capped = Rules with { MaxSessionDuration = TimeSpan.FromSeconds(100) };
@@ -182,11 +182,11 @@ public sealed class DecisionTests
     [TestCaseSource(nameof(MaxDurationCases))]
     public void MaxSessionDuration(StoredSession stored, RoomObservation room, DateTimeOffset now, (ClockTransition, DateTimeOffset)[] expected, TimeSpan max)
     {
-        var decision = Reconcile.Decide(stored, room, now, Rules with { MaxSessionDuration = max });
+        var decision = ClockDecider.Decide(stored, room, now, Rules with { MaxSessionDuration = max });
         Assert.That(Actions(decision), Is.EqualTo(expected));
         if (expected.Any(a => a.Item1 == Ended))
         {
-            Assert.That(decision.Actions.Last().Reason, Is.EqualTo(Reconcile.ReasonMaxDuration));
+            Assert.That(decision.Actions.Last().Reason, Is.EqualTo(ClockDecider.ReasonMaxDuration));
             Assert.That(decision.RecheckAt, Is.Null, "an ended clock needs no recheck");
         }
     }
@@ -220,7 +220,7 @@ public sealed class DecisionTests
         Assert.That(hint.ApplyTo(Person("mechanic", 10)).JoinedAt, Is.EqualTo(At(40)), "a long JOINING: createdAt, not joined_at");
         Assert.That(hint.ApplyTo(Person("mechanic", 40.5)).JoinedAt, Is.EqualTo(At(40.5)), "createdAt is truncated: joined_at is later");
         Assert.That(hint.ApplyTo(Person("customer", 10)).JoinedAt, Is.EqualTo(At(10)), "another identity");
-        var decision = Reconcile.Decide(NotStarted(), Room(Person("customer", 1), hint.ApplyTo(Person("mechanic", 10))), At(41), Rules);
+        var decision = ClockDecider.Decide(NotStarted(), Room(Person("customer", 1), hint.ApplyTo(Person("mechanic", 10))), At(41), Rules);
         Assert.That(Actions(decision), Is.EqualTo(new[] { (Started, At(40)) }));
     }
 
@@ -228,7 +228,7 @@ public sealed class DecisionTests
     public void MinParticipantsThree_ReachedAtTheThirdJoin()
     {
         var rules = Rules with { MinParticipants = 3 };
-        var decision = Reconcile.Decide(NotStarted(), Room(Person("a", 5), Person("b", 1), Person("c", 3)), At(10), rules);
+        var decision = ClockDecider.Decide(NotStarted(), Room(Person("a", 5), Person("b", 1), Person("c", 3)), At(10), rules);
         Assert.That(Actions(decision), Is.EqualTo(new[] { (Started, At(5)) }));
     }
 }

@@ -33,10 +33,10 @@ public sealed class SessionStoreTests
         var reading = await ReadAsync(session);
 
         var applied = await _store.ApplyAsync([Pending(reading,
-            new ClockAction(ClockTransition.Paused, t0.AddSeconds(90), Reconcile.ReasonPaused),
-            new ClockAction(ClockTransition.Resumed, t0.AddSeconds(120), Reconcile.ReasonResumed))], "poll", CancellationToken.None);
+            new ClockAction(ClockTransition.Paused, t0.AddSeconds(90), ClockDecider.ReasonPaused),
+            new ClockAction(ClockTransition.Resumed, t0.AddSeconds(120), ClockDecider.ReasonResumed))], ClockSource.Poll, CancellationToken.None);
 
-        Assert.That(applied.Select(a => (a.Outcome, a.EventType)), Is.EqualTo(new[] { ("changed", "paused"), ("changed", "resumed") }));
+        Assert.That(applied.Select(a => (a.Outcome, a.Transition)), Is.EqualTo(new (ApplyOutcome, ClockTransition?)[] { (ApplyOutcome.Changed, ClockTransition.Paused), (ApplyOutcome.Changed, ClockTransition.Resumed) }));
         Assert.That(applied[0].EffectiveAt, Is.EqualTo(new DateTimeOffset(t0.AddSeconds(90), TimeSpan.Zero)));
         var events = await _db.EventsAsync(session);
         Assert.That(events.Select(e => (e.Type, e.Source)), Is.EqualTo(new[] { ("started", "api"), ("paused", "poll"), ("resumed", "poll") }));
@@ -57,9 +57,9 @@ public sealed class SessionStoreTests
         await _db.TransitionAsync("pause", session, null); // someone else changed the clock since the reading
 
         var applied = await _store.ApplyAsync([Pending(reading, new ClockAction(ClockTransition.Resumed, DateTimeOffset.UtcNow, "x"))],
-            "poll", CancellationToken.None);
+            ClockSource.Poll, CancellationToken.None);
 
-        Assert.That(applied.Select(a => a.Outcome), Is.EqualTo(new[] { "stale" }));
+        Assert.That(applied.Select(a => a.Outcome), Is.EqualTo(new[] { ApplyOutcome.Stale }));
         Assert.That((await _db.EventsAsync(session)).Select(e => e.Type), Is.EqualTo(new[] { "started", "paused" }));
         Assert.That((await ReadAsync(session)).PresenceVersion, Is.Null, "nothing of a stale decision is written");
     }
@@ -70,11 +70,22 @@ public sealed class SessionStoreTests
         var session = await _db.NewSessionAsync();
         await _db.TransitionAsync("start", session, (await _db.NowAsync()) - TimeSpan.FromMinutes(1));
         var reading = await ReadAsync(session);
-        await _store.ApplyAsync([Pending(reading)], "webhook", CancellationToken.None);
+        await _store.ApplyAsync([Pending(reading)], ClockSource.Webhook, CancellationToken.None);
 
         var applied = await _store.ApplyAsync([Pending(reading, new ClockAction(ClockTransition.Paused, DateTimeOffset.UtcNow, "x"))],
-            "poll", CancellationToken.None);
-        Assert.That(applied.Select(a => a.Outcome), Is.EqualTo(new[] { "stale" }));
+            ClockSource.Poll, CancellationToken.None);
+        Assert.That(applied.Select(a => a.Outcome), Is.EqualTo(new[] { ApplyOutcome.Stale }));
+    }
+
+    [Test]
+    public async Task Apply_ARefusedTransition_IsRejected_WithItsErrorApart()
+    {
+        var session = await _db.NewSessionAsync();
+        var reading = await ReadAsync(session);
+        var applied = await _store.ApplyAsync([Pending(reading, new ClockAction(ClockTransition.Paused, DateTimeOffset.UtcNow, "x"))],
+            ClockSource.Poll, CancellationToken.None);
+        Assert.That(applied.Select(a => (a.Outcome, a.Transition, a.Reason, a.Error)),
+            Is.EqualTo(new (ApplyOutcome, ClockTransition?, string?, string?)[] { (ApplyOutcome.Rejected, ClockTransition.Paused, "x", "session has not started") }));
     }
 
     [Test]
@@ -99,6 +110,6 @@ public sealed class SessionStoreTests
         var session = await _db.NewSessionAsync();
         var reading = await ReadAsync(session);
         var idle = new PendingDecision(reading, Decision.Nothing, reading.RoomSid, reading.RoomNumParticipants);
-        Assert.That(await _store.ApplyAsync([idle], "poll", CancellationToken.None), Is.Empty);
+        Assert.That(await _store.ApplyAsync([idle], ClockSource.Poll, CancellationToken.None), Is.Empty);
     }
 }

@@ -48,7 +48,7 @@ public sealed class LifecycleScenarioTests
         var left = await _host.Db.NowAsync();
         _host.LiveKit.Rooms.Leave(Room(session), "customer");
 
-        var bound = Grace + poll * RoomReconciler.Reconciliation.Reconciler.VerifyEveryTicks + Slack;
+        var bound = Grace + poll * RoomReconciler.Reconciliation.ClockReconciler.VerifyEveryTicks + Slack;
         var paused = await _host.UntilClockAsync(session, c => c.Paused(), bound + TimeSpan.FromSeconds(2), "the pause without webhook or listing change");
         Assert.That(paused.Time("last_state_change_at"), Is.InRange(left + Grace, left + bound),
             "paused at (the look that saw the drop) + grace, the look within six polls");

@@ -4,20 +4,17 @@ using Microsoft.Extensions.Options;
 namespace RoomReconciler.Reconciliation;
 
 /// <summary>
-/// The imperative shell around <see cref="Reconcile.Decide"/>: observe LiveKit, decide per session, apply every
-/// decision in one round trip. Level-triggered: each pass looks at the whole current state, so a lost or
-/// duplicated webhook changes nothing the next pass would not fix.
+/// The imperative shell around <see cref="ClockDecider.Decide"/>: observe LiveKit, decide, apply in one round trip.
+/// Level-triggered: each pass looks at the whole current state, so a lost or duplicated webhook changes nothing the
+/// next pass would not fix. It neither schedules nor reports: its results say what changed and when to look again,
+/// and its callers (<see cref="RoomWorker"/>, <see cref="PollJob"/>) requeue, log and count.
 /// </summary>
-public sealed class Reconciler(
+public sealed class ClockReconciler(
     SessionStore store,
     ILiveKitRooms liveKit,
     IOptionsMonitor<ReconcilerOptions> options,
-    RoomReconcileQueue queue,
-    ILogger<Reconciler> log)
+    ILogger<ClockReconciler> log)
 {
-    public const string SourcePoll = "poll";
-    public const string SourceWebhook = "webhook";
-
     // ListParticipants calls in flight at once during a poll: enough to hide latency, few enough to be polite.
     private const int ParallelLookups = 16;
 
@@ -28,8 +25,11 @@ public sealed class Reconciler(
     /// </summary>
     public const int VerifyEveryTicks = 6;
 
-    /// <summary>One poll tick over every session that is not ended.</summary>
-    public async Task<TickSummary> ReconcileAllAsync(CancellationToken ct)
+    /// <summary>
+    /// One poll tick over every session that is not ended: one ListRooms, ListParticipants only for the rooms whose
+    /// listing changed or whose turn to be verified it is, and every decision applied in one statement.
+    /// </summary>
+    public async Task<PollResult> ReconcileAllAsync(CancellationToken ct)
     {
         var (sessions, clock) = await store.LoadAsync(ct);
         var settings = options.CurrentValue;
@@ -42,9 +42,8 @@ public sealed class Reconciler(
             // Unknown is not zero, but a clock must still end at Reconciler:MaxSessionDuration.
             var capped = sessions.Select(r => Decide(r, RoomObservation.Unknown, clock, rules, null, null))
                 .Where(d => d.Decision.Actions.Count > 0).ToList();
-            var ended = capped.Count == 0 ? [] : await store.ApplyAsync(capped, SourcePoll, ct);
-            Report(capped, ended, SourcePoll, settings);
-            return new TickSummary(sessions.Count, 0, 0, ended.Count(a => a.Outcome == "changed"), LiveKitFailed: true);
+            var ended = capped.Count == 0 ? [] : await store.ApplyAsync(capped, ClockSource.Poll, ct);
+            return new PollResult(sessions.Count, 0, 0, LiveKitFailed: true, ended, [], clock);
         }
 
         // Calls live at the install's cutover join the tracked sessions by themselves (SessionStore.AdoptLiveAsync).
@@ -79,9 +78,9 @@ public sealed class Reconciler(
             });
 
         var decided = pending.OfType<PendingDecision>().ToList();
-        var applied = await store.ApplyAsync(decided, SourcePoll, ct);
-        Report(decided, applied, SourcePoll, settings);
-        return new TickSummary(sessions.Count, lookups, verify.Count, applied.Count(a => a.Outcome == "changed"), LiveKitFailed: false);
+        var applied = await store.ApplyAsync(decided, ClockSource.Poll, ct);
+        var rechecks = decided.Where(d => d.Decision.RecheckAt is not null).Select(d => (d.Reading.Session.Id, d.Decision.RecheckAt!.Value)).ToList();
+        return new PollResult(sessions.Count, lookups, verify.Count, LiveKitFailed: false, applied, rechecks, clock);
     }
 
     /// <summary>
@@ -108,29 +107,27 @@ public sealed class Reconciler(
     /// Reconciles one session's room now (a webhook, or a grace that ends), with a hint of when it emptied, or of when
     /// a participant became ACTIVE (participant_joined's createdAt).
     /// </summary>
-    public async Task ReconcileSessionAsync(Guid sessionId, DateTimeOffset? dropHint, ActiveHint? activeHint, string source, CancellationToken ct)
+    public async Task<RoomResult> ReconcileAsync(RoomRequest request, CancellationToken ct)
     {
-        using var activity = ReconcileTracing.Source.StartActivity("reconcile room")?.SetTag("roomreconciler.session_id", sessionId);
-        var (sessions, clock) = await store.LoadAsync(sessionId, ct);
-        if (sessions.Count == 0) return;
+        var (sessions, clock) = await store.LoadAsync(request.SessionId, ct);
+        if (sessions.Count == 0) return new RoomResult([], null, clock);
         var reading = sessions[0];
         var settings = options.CurrentValue;
-        var observed = await ObserveAsync(settings.RoomName(sessionId), ct);
-        if (activeHint is not null && observed.IsKnown) observed = new RoomObservation(observed.Participants!.Select(activeHint.ApplyTo).ToList());
+        var observed = await ObserveAsync(settings.RoomName(request.SessionId), ct);
+        if (request.ActiveHint is { } hint && observed.IsKnown) observed = new RoomObservation(observed.Participants!.Select(hint.ApplyTo).ToList());
         // The listing fields stay as stored: only a poll's ListRooms may say the room changed.
-        var decision = Decide(reading, observed, clock, DecisionRules.From(settings), null, dropHint, source)
+        var decision = Decide(reading, observed, clock, DecisionRules.From(settings), null, request.DropHint)
             with { RoomSid = reading.RoomSid, RoomNumParticipants = reading.RoomNumParticipants };
         if (observed.IsKnown) decision = Observed(decision);
-        else if (decision.Decision.Actions.Count == 0) return;
-        var applied = await store.ApplyAsync([decision], source, ct);
-        Report([decision], applied, source, settings);
+        else if (decision.Decision.Actions.Count == 0) return new RoomResult([], decision.Decision.RecheckAt, clock);
+        var applied = await store.ApplyAsync([decision], request.Source, ct);
+        return new RoomResult(applied, decision.Decision.RecheckAt, clock);
     }
 
-    private PendingDecision Decide(SessionReading reading, RoomObservation observed, DatabaseTime clock, DecisionRules rules,
-        ListedRoom? room, DateTimeOffset? dropHint, string source = SourcePoll)
+    private static PendingDecision Decide(SessionReading reading, RoomObservation observed, DatabaseTime clock, DecisionRules rules,
+        ListedRoom? room, DateTimeOffset? dropHint)
     {
-        var decision = Reconcile.Decide(reading.Session, observed, clock.Now, rules, dropHint);
-        if (decision.RecheckAt is { } at) queue.ScheduleAt(reading.Session.Id, at, clock, source);
+        var decision = ClockDecider.Decide(reading.Session, observed, clock.Now, rules, dropHint);
         // Only a transition writes an event, so only then is there anything to explain (not on every session of every tick).
         var details = decision.Actions.Count == 0 ? null : new JsonObject
         {
@@ -153,34 +150,4 @@ public sealed class Reconciler(
             return RoomObservation.Unknown;
         }
     }
-
-    private void Report(IReadOnlyList<PendingDecision> decided, IReadOnlyList<AppliedTransition> applied, string source, ReconcilerOptions settings)
-    {
-        var reasons = decided.SelectMany(d => d.Decision.Actions.Select(a => (d.Reading.Session.Id, a)))
-            .ToLookup(x => (x.Id, x.a.Transition.ToString().ToLowerInvariant()), x => x.a.Reason);
-        foreach (var t in applied)
-        {
-            if (t.Outcome == "changed")
-            {
-                Hosting.Metrics.Transitions.WithLabels(t.EventType ?? "", source).Inc();
-                var reason = reasons[(t.SessionId, t.EventType ?? "")].FirstOrDefault();
-                // A clock that hit the cap is worth an operator's look: a dead LiveKit node, or a session nobody left.
-                var level = reason == Reconcile.ReasonMaxDuration ? LogLevel.Warning : LogLevel.Information;
-                if (reason == Reconcile.ReasonMaxDuration) Hosting.Metrics.MaxDurationEnds.Inc();
-                log.Log(level,
-                    "Clock {Transition} session={SessionId} room={Room} {From} -> {To} effective={EffectiveAt:yyyy-MM-ddTHH:mm:ss.fffZ} lag_ms={LagMs} reason={Reason} source={Source}",
-                    t.EventType, t.SessionId, settings.RoomName(t.SessionId), From(t.EventType), To(t.EventType), t.EffectiveAt?.UtcDateTime,
-                    (long)((t.CreatedAt - t.EffectiveAt) ?? TimeSpan.Zero).TotalMilliseconds, reason, source);
-            }
-            else if (t.Outcome != "unchanged")
-                log.LogDebug("Decision for session {SessionId} not applied: {Outcome}", t.SessionId, t.Outcome);
-        }
-    }
-
-    private static string From(string? transition) => transition switch { "started" => "not_started", "paused" or "ended" => "running", _ => "paused" };
-    private static string To(string? transition) => transition switch { "paused" => "paused", "ended" => "ended", _ => "running" };
 }
-
-/// <summary>What one poll tick did, for the Debug summary and the metrics.</summary>
-/// <param name="Verified">rooms due a look although their listing did not change (at most ⌈listed / 6⌉)</param>
-public sealed record TickSummary(int Sessions, int ParticipantLookups, int Verified, int Transitions, bool LiveKitFailed);

@@ -4,12 +4,14 @@ using Quartz;
 namespace RoomReconciler.Reconciliation;
 
 /// <summary>
-/// The poll tick. Quartz's clustered job store runs it on one replica at a time, and DisallowConcurrentExecution
-/// keeps a slow tick from overlapping the next.
+/// The poll tick, every Reconciler:PollInterval: reconciles every room, reports what changed, and leaves the rechecks
+/// of running graces to the <see cref="RoomQueue"/>. Quartz's clustered job store runs it on one replica at a time,
+/// and DisallowConcurrentExecution keeps a slow tick from overlapping the next.
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed class ReconcileJob(Reconciler reconciler, ILogger<ReconcileJob> log) : IJob
+public sealed class PollJob(ClockReconciler reconciler, RoomQueue queue, TransitionLog transitions, ILogger<PollJob> log) : IJob
 {
+    /// <summary>The job's name in Quartz's tables, which outlive a release: kept as it was stored.</summary>
     public static readonly JobKey Key = new("reconcile", "roomreconciler");
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
@@ -20,6 +22,8 @@ public sealed class ReconcileJob(Reconciler reconciler, ILogger<ReconcileJob> lo
         try
         {
             var tick = await reconciler.ReconcileAllAsync(cancellationToken);
+            transitions.Report(tick.Applied, ClockSource.Poll);
+            foreach (var (sessionId, at) in tick.Rechecks) queue.RecheckAt(sessionId, at, tick.Clock, ClockSource.Poll);
             if (tick.LiveKitFailed) Hosting.Metrics.TickFailures.Inc();
             else Hosting.Metrics.LiveKitLastRead.Set(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0);
             log.LogDebug("Tick: {Sessions} sessions, {Lookups} ListParticipants ({Verified} unchanged rooms verified), {Transitions} transitions, LiveKit {LiveKit} in {Ms:F1} ms",
