@@ -37,17 +37,11 @@ public static class Management
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
                 return Task.CompletedTask;
             });
-        // Only the daemon's own families and the process': prometheus-net's debug families, and the meters and event
-        // counters it would translate (gauges named *_total, unitless durations, a label naming host, user and
-        // database), go to OTLP through OpenTelemetry instead (Telemetry).
-        Prometheus.Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions
-        {
-            SuppressProcessMetrics = false,
-            SuppressDebugMetrics = true,
-            SuppressEventCounters = true,
-            SuppressMeters = true,
-        });
         app.MapHealthEndpoints();
-        app.MapMetrics();
+        // This host's registry (MetricsExport): the daemon's own families and the process' alone. prometheus-net's default
+        // registry, with its debug families and the meters and event counters it would translate (gauges named *_total,
+        // unitless durations, a label naming host, user and database), is never served; those go to OTLP instead (Telemetry).
+        var registry = app.Services.GetRequiredService<MetricsExport>().Registry;
+        app.MapMetrics(settings => settings.Registry = registry);
     }
 }

@@ -8,7 +8,7 @@ namespace RoomReconciler.Reconciliation;
 /// keeps a slow tick from overlapping the next.
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed class ReconcileJob(Reconciler reconciler, ILogger<ReconcileJob> log) : IJob
+public sealed class ReconcileJob(Reconciler reconciler, ReconcilerMetrics metrics, ILogger<ReconcileJob> log) : IJob
 {
     public static readonly JobKey Key = new("reconcile", "roomreconciler");
 
@@ -16,12 +16,12 @@ public sealed class ReconcileJob(Reconciler reconciler, ILogger<ReconcileJob> lo
     {
         using var activity = ReconcileTracing.Source.StartActivity("reconcile tick");
         var started = Stopwatch.GetTimestamp();
-        Hosting.Metrics.Ticks.Inc();
+        metrics.Tick();
         try
         {
             var tick = await reconciler.ReconcileAllAsync(cancellationToken);
-            if (tick.LiveKitFailed) Hosting.Metrics.TickFailures.Inc();
-            else Hosting.Metrics.LiveKitLastRead.Set(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0);
+            if (tick.LiveKitFailed) metrics.TickFailed();
+            else metrics.LiveKitRead();
             log.LogDebug("Tick: {Sessions} sessions, {Lookups} ListParticipants ({Verified} unchanged rooms verified), {Transitions} transitions, LiveKit {LiveKit} in {Ms:F1} ms",
                 tick.Sessions, tick.ParticipantLookups, tick.Verified, tick.Transitions, tick.LiveKitFailed ? "unreadable" : "ok",
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -34,11 +34,11 @@ public sealed class ReconcileJob(Reconciler reconciler, ILogger<ReconcileJob> lo
         {
             // The database is away; the next tick tries again. Nothing was half-applied: apply is one statement.
             log.LogWarning("Tick failed, database unavailable: {Reason}", e.Message);
-            Hosting.Metrics.TickFailures.Inc();
+            metrics.TickFailed();
         }
         finally
         {
-            Hosting.Metrics.TickDuration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            metrics.TickTook(Stopwatch.GetElapsedTime(started));
         }
     }
 }

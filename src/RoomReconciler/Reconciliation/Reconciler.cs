@@ -13,6 +13,7 @@ public sealed class Reconciler(
     ILiveKitRooms liveKit,
     IOptionsMonitor<ReconcilerOptions> options,
     RoomReconcileQueue queue,
+    ReconcilerMetrics metrics,
     ILogger<Reconciler> log)
 {
     public const string SourcePoll = "poll";
@@ -162,11 +163,11 @@ public sealed class Reconciler(
         {
             if (t.Outcome == "changed")
             {
-                Hosting.Metrics.Transitions.WithLabels(t.EventType ?? "", source).Inc();
+                metrics.Transition(t.EventType ?? "", source);
                 var reason = reasons[(t.SessionId, t.EventType ?? "")].FirstOrDefault();
                 // A clock that hit the cap is worth an operator's look: a dead LiveKit node, or a session nobody left.
                 var level = reason == Reconcile.ReasonMaxDuration ? LogLevel.Warning : LogLevel.Information;
-                if (reason == Reconcile.ReasonMaxDuration) Hosting.Metrics.MaxDurationEnds.Inc();
+                if (reason == Reconcile.ReasonMaxDuration) metrics.MaxDurationEnd();
                 log.Log(level,
                     "Clock {Transition} session={SessionId} room={Room} {From} -> {To} effective={EffectiveAt:yyyy-MM-ddTHH:mm:ss.fffZ} lag_ms={LagMs} reason={Reason} source={Source}",
                     t.EventType, t.SessionId, settings.RoomName(t.SessionId), From(t.EventType), To(t.EventType), t.EffectiveAt?.UtcDateTime,
