@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Moq;
@@ -75,6 +77,7 @@ public sealed class BrownfieldTests
             .ReturnsAsync(new[] { "customer", "mechanic" }.Select(p =>
                 new ObservedParticipant(p, ParticipantCategory.Standard, false, false, DateTimeOffset.UtcNow.AddMinutes(-10))).ToList());
         var reconciler = new Reconciler(new SessionStore(db.DataSource), liveKit.Object, monitor, new RoomReconcileQueue(),
+            new ReconcilerMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>()),
             NullLogger<Reconciler>.Instance);
 
         var first = await reconciler.ReconcileAllAsync(CancellationToken.None);
