@@ -11,7 +11,7 @@ public static class ClockApi
     public static IServiceCollection AddClockApi(this IServiceCollection services, IConfiguration configuration)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<ClockMetrics>();
+        services.TryAddSingleton<ClockMetrics>();
         services.AddSingleton<DatabaseClock>();
         services.AddSingleton<ClockStreams>();
         services.AddSingleton<ClockCache>();

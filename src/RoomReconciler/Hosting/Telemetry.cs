@@ -21,10 +21,8 @@ public static class Telemetry
     /// <summary>The daemon's own span sources, one per feature (ReconcileTracing, WebhookTracing, ClockTracing).</summary>
     public const string Sources = "RoomReconciler.*";
 
-    /// <summary>This host's metrics export (/metrics, and OTLP when enabled), and OpenTelemetry when an endpoint is set.</summary>
     public static IServiceCollection AddTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddSingleton<MetricsExport>();
         if (!Enabled(configuration)) return services;
         services.AddOpenTelemetry()
             // OTEL_SERVICE_NAME wins when set; AddService would otherwise replace it with ours.

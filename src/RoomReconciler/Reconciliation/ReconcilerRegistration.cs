@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Quartz;
 using RoomReconciler.Hosting;
@@ -10,7 +11,7 @@ public static class ReconcilerRegistration
     {
         var options = configuration.BindKeyedOptions<ReconcilerOptions>();
         services.AddSingleton<SessionStore>();
-        services.AddSingleton<ReconcilerMetrics>();
+        services.TryAddSingleton<ReconcilerMetrics>();
         services.AddTransient<IStartupCheck, RoomReconciler.Database.TrackedSessionsCheck>();
         services.AddSingleton<RoomReconcileQueue>();
         // Transient: RoomServiceClient is a typed HttpClient, whose handlers the factory rotates; hold none for long.
