@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Npgsql;
-using RoomReconciler.Hosting;
 
 namespace RoomReconciler.Clock;
 

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using RoomReconciler.Database;
-using RoomReconciler.Hosting;
 
 namespace RoomReconciler.Clock;
 
