@@ -10,7 +10,7 @@ public static class ClockApi
     public static IServiceCollection AddClockApi(this IServiceCollection services, IConfiguration configuration)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<ClockMetrics>();
+        services.AddMetrics().TryAddSingleton<ClockMetrics>();
         services.AddSingleton<DatabaseClock>();
         services.AddSingleton<ClockStreams>();
         services.AddSingleton<ClockCache>();

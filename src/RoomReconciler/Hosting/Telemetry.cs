@@ -34,6 +34,8 @@ public static class Telemetry
                 .AddNpgsql()
                 .AddOtlpExporter())
             .WithMetrics(metrics => metrics
+                // The families as /metrics has them, histograms as _count and _sum (MetricsExport); the features' own
+                // meters are not added, or every count would arrive twice.
                 .AddMeter(MetricsExport.MeterName)
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()

@@ -11,7 +11,7 @@ public static class ReconcilerRegistration
     {
         var options = configuration.BindKeyedOptions<ReconcilerOptions>();
         services.AddSingleton<SessionStore>();
-        services.TryAddSingleton<ReconcilerMetrics>();
+        services.AddMetrics().TryAddSingleton<ReconcilerMetrics>();
         services.AddTransient<IStartupCheck, RoomReconciler.Database.TrackedSessionsCheck>();
         services.AddSingleton<RoomReconcileQueue>();
         // Transient: RoomServiceClient is a typed HttpClient, whose handlers the factory rotates; hold none for long.
