@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using RoomReconciler.Hosting;
 
 namespace RoomReconciler.Clock;
 
@@ -11,6 +10,7 @@ public static class ClockApi
     public static IServiceCollection AddClockApi(this IServiceCollection services, IConfiguration configuration)
     {
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics().TryAddSingleton<ClockMetrics>();
         services.AddSingleton<DatabaseClock>();
         services.AddSingleton<ClockStreams>();
         services.AddSingleton<ClockCache>();
@@ -23,6 +23,7 @@ public static class ClockApi
     public static RouteGroupBuilder MapClockApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/clock").WithTags("Clock");
+        var metrics = app.ServiceProvider.GetRequiredService<ClockMetrics>();
         api.MapGet("/{sessionId}", GetClock)
             .WithName("GetClock")
             .WithSummary("The session's clock snapshot")
@@ -31,7 +32,7 @@ public static class ClockApi
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .AddEndpointFilter(new ClockRequestFilter("snapshot"));
+            .AddEndpointFilter(new ClockRequestFilter("snapshot", metrics));
         api.MapGet("/{sessionId}/stream", StreamClock)
             .WithName("StreamClock")
             .WithSummary("Server-Sent Events: `event: clock` with the snapshot on connect and after every change; a comment heartbeat every 15 s")
@@ -39,7 +40,7 @@ public static class ClockApi
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .AddEndpointFilter(new ClockRequestFilter("stream"));
+            .AddEndpointFilter(new ClockRequestFilter("stream", metrics));
         return api;
     }
 
@@ -118,12 +119,8 @@ public static class ClockApi
         TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The clock database is unavailable");
 
     /// <summary>Every clock answer is <c>Cache-Control: no-store</c> (a cached clock is a wrong clock), and is counted by status.</summary>
-    private sealed class ClockRequestFilter(string endpoint) : IEndpointFilter
+    private sealed class ClockRequestFilter(string endpoint, ClockMetrics metrics) : IEndpointFilter
     {
-        // The counters of the usual answers, looked up once rather than per request.
-        private readonly Dictionary<int, Prometheus.Counter.Child> _byStatus = new[] { 200, 400, 401, 403, 404, 503 }
-            .ToDictionary(status => status, status => Metrics.ClockRequests.WithLabels(endpoint, status.ToString()));
-
         public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
         {
             using var activity = ClockTracing.Source.StartActivity($"clock {endpoint}");
@@ -132,7 +129,7 @@ public static class ClockApi
             var inner = result;
             while (inner is INestedHttpResult nested) inner = nested.Result;
             var status = (inner as IStatusCodeHttpResult)?.StatusCode ?? StatusCodes.Status200OK;
-            (_byStatus.GetValueOrDefault(status) ?? Metrics.ClockRequests.WithLabels(endpoint, status.ToString())).Inc();
+            metrics.Answered(endpoint, status);
             return result;
         }
     }

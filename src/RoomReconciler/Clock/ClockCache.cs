@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Npgsql;
-using RoomReconciler.Hosting;
 
 namespace RoomReconciler.Clock;
 
@@ -16,7 +15,7 @@ public sealed class ClockUnavailableException(Exception inner) : Exception("the 
 /// <see cref="ClockListener"/> feeds in. Only trusted while the listener is connected; otherwise every
 /// lookup goes to the database. The ordering argument (versions, the swap of the whole map) is in README.md.
 /// </summary>
-public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, ClockStreams streams, ILogger<ClockCache> log)
+public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, ClockStreams streams, ClockMetrics metrics, ILogger<ClockCache> log)
 {
     /// <summary>Past this many entries the map is dropped and refilled on demand, so a flood of random ids cannot grow memory.</summary>
     public const int MaxEntries = 250_000;
@@ -147,7 +146,7 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
         database.Clear();
         foreach (var answer in await LoadAsync(connection, [.. streams.SessionIds], cancellationToken))
             streams.Publish(answer.Entry);
-        Metrics.ClockListenerConnected.Set(1);
+        metrics.ListenerConnected(true);
     }
 
     /// <summary>The listener is gone: changes may be missed from now on, so nothing in memory is served.</summary>
@@ -158,7 +157,7 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
             _entries = null;
             _count = 0;
         }
-        Metrics.ClockListenerConnected.Set(0);
+        metrics.ListenerConnected(false);
     }
 
     /// <summary>The number of entries held, for the gauge.</summary>

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using RoomReconciler.Database;
-using RoomReconciler.Hosting;
 
 namespace RoomReconciler.Clock;
 
@@ -11,7 +10,7 @@ namespace RoomReconciler.Clock;
 /// connection breaks, the cache is distrusted at once and the listener reconnects with capped backoff.
 /// </summary>
 public sealed class ClockListener(
-    IOptions<PostgresOptions> postgres, ClockCache cache, DatabaseClock clock, ILogger<ClockListener> log) : BackgroundService
+    IOptions<PostgresOptions> postgres, ClockCache cache, DatabaseClock clock, ClockMetrics metrics, ILogger<ClockListener> log) : BackgroundService
 {
     public const string Channel = "session_clock";
     public const string ApplicationName = "RoomReconciler clock listener";
@@ -85,7 +84,7 @@ public sealed class ClockListener(
         Sample(sample);
         // Blocking on the listener's own thread: nothing else waits for it.
         cache.RebuildAsync(connection, stoppingToken).GetAwaiter().GetResult();
-        Metrics.ClockListenerReconnects.Inc();
+        metrics.ListenerConnecting();
         connected();
         log.LogInformation("Clock listener connected; serving clocks from memory");
 
@@ -98,7 +97,7 @@ public sealed class ClockListener(
             {
                 Sample(sample);
                 lastSample = clock.GetTimestamp();
-                Metrics.ClockCacheEntries.Set(cache.Count);
+                metrics.CacheEntries(cache.Count);
             }
             else connection.Wait(WaitSlice);
         }
@@ -110,6 +109,6 @@ public sealed class ClockListener(
         var databaseNow = (DateTime)sample.ExecuteScalar()!;
         var after = clock.GetTimestamp();
         clock.AddSample(before, databaseNow, after);
-        if (clock.Uncertainty is { } bound) Metrics.DatabaseClockUncertainty.Set(bound.TotalSeconds);
+        if (clock.Uncertainty is { } bound) metrics.DatabaseClockUncertainty(bound);
     }
 }

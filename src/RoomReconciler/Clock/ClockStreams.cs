@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
-using RoomReconciler.Hosting;
 
 namespace RoomReconciler.Clock;
 
@@ -16,8 +15,11 @@ public sealed class ClockStreams : IDisposable
     private readonly Lock _gate = new();
     private readonly ITimer _heartbeat;
 
-    public ClockStreams(IOptions<ClockApiOptions> options, TimeProvider time)
+    private readonly ClockMetrics _metrics;
+
+    public ClockStreams(IOptions<ClockApiOptions> options, TimeProvider time, ClockMetrics metrics)
     {
+        _metrics = metrics;
         var every = options.Value.StreamHeartbeat;
         // One timer for every stream rather than one per subscriber.
         _heartbeat = time.CreateTimer(_ => RingHeartbeats(), null, every, every);
@@ -28,7 +30,7 @@ public sealed class ClockStreams : IDisposable
         var subscriber = new ClockSubscriber(sessionId);
         // Under the lock, so that an empty set being removed by Unsubscribe is never the one joined.
         lock (_gate) _bySession.GetOrAdd(sessionId, _ => new()).TryAdd(subscriber, 0);
-        Metrics.StreamSubscribers.Inc();
+        _metrics.StreamOpened();
         return subscriber;
     }
 
@@ -39,7 +41,7 @@ public sealed class ClockStreams : IDisposable
             if (!_bySession.TryGetValue(subscriber.SessionId, out var set) || !set.TryRemove(subscriber, out _)) return;
             if (set.IsEmpty) _bySession.TryRemove(subscriber.SessionId, out _);
         }
-        Metrics.StreamSubscribers.Dec();
+        _metrics.StreamClosed();
     }
 
     /// <summary>The sessions someone is watching, for a fresh snapshot after the listener reconnects.</summary>

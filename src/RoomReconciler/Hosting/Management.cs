@@ -1,4 +1,8 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Prometheus;
+using RoomReconciler.Clock;
+using RoomReconciler.LiveKit;
+using RoomReconciler.Reconciliation;
 
 namespace RoomReconciler.Hosting;
 
@@ -13,9 +17,17 @@ public static class Management
     public static bool IsManagementPath(PathString path) =>
         Paths.Any(p => path.Equals(p, StringComparison.OrdinalIgnoreCase));
 
-    /// <summary>Adds the management port to the listen addresses (Urls, or ASP.NET Core's default when unset).</summary>
+    /// <summary>
+    /// Adds the management port to the listen addresses (Urls, or ASP.NET Core's default when unset), and what /metrics
+    /// serves: this host's <see cref="MetricsExport"/> with every feature's families, declared even in the bare host that
+    /// waits for the database (<see cref="DatabaseWait"/>).
+    /// </summary>
     public static void AddManagementPort(this WebApplicationBuilder builder)
     {
+        builder.Services.TryAddSingleton<ReconcilerMetrics>();
+        builder.Services.TryAddSingleton<LiveKitMetrics>();
+        builder.Services.TryAddSingleton<ClockMetrics>();
+        builder.Services.TryAddSingleton<MetricsExport>();
         var port = builder.Configuration.BindKeyedOptions<ManagementOptions>().Port;
         builder.Services.AddKeyedOptions<ManagementOptions>(builder.Configuration);
         if (port == 0) return;
@@ -37,17 +49,11 @@ public static class Management
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
                 return Task.CompletedTask;
             });
-        // Only the daemon's own families and the process': prometheus-net's debug families, and the meters and event
-        // counters it would translate (gauges named *_total, unitless durations, a label naming host, user and
-        // database), go to OTLP through OpenTelemetry instead (Telemetry).
-        Prometheus.Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions
-        {
-            SuppressProcessMetrics = false,
-            SuppressDebugMetrics = true,
-            SuppressEventCounters = true,
-            SuppressMeters = true,
-        });
         app.MapHealthEndpoints();
-        app.MapMetrics();
+        // This host's registry (MetricsExport): the daemon's own families and the process' alone. prometheus-net's default
+        // registry, with its debug families and the meters and event counters it would translate (gauges named *_total,
+        // unitless durations, a label naming host, user and database), is never served; those go to OTLP instead (Telemetry).
+        var registry = app.Services.GetRequiredService<MetricsExport>().Registry;
+        app.MapMetrics(settings => settings.Registry = registry);
     }
 }

@@ -24,7 +24,6 @@ public static class Telemetry
     public static IServiceCollection AddTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
         if (!Enabled(configuration)) return services;
-        MetricsExport.EnsureCreated();
         services.AddOpenTelemetry()
             // OTEL_SERVICE_NAME wins when set; AddService would otherwise replace it with ours.
             .ConfigureResource(r => r.AddService(configuration["OTEL_SERVICE_NAME"] ?? DefaultServiceName, serviceVersion: Cli.Version))
@@ -35,6 +34,8 @@ public static class Telemetry
                 .AddNpgsql()
                 .AddOtlpExporter())
             .WithMetrics(metrics => metrics
+                // The families as /metrics has them, histograms as _count and _sum (MetricsExport); the features' own
+                // meters are not added, or every count would arrive twice.
                 .AddMeter(MetricsExport.MeterName)
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()

@@ -25,6 +25,7 @@ public static class LiveKitRegistration
         services.TryAddSingleton(TimeProvider.System);
 
         services.TryAddSingleton<ServerTokens>();
+        services.AddMetrics().TryAddSingleton<LiveKitMetrics>();
         services.AddHttpClient<RoomServiceClient>((provider, http) =>
             {
                 http.BaseAddress = provider.GetRequiredService<IOptions<LiveKitOptions>>().Value.HttpBaseUri;

@@ -12,7 +12,7 @@ namespace RoomReconciler.LiveKit;
 /// <see cref="LiveKitRegistration.AddLiveKit"/>. Every failure is a <see cref="LiveKitException"/>, except
 /// OperationCanceledException when the caller's own token is cancelled.
 /// </summary>
-public sealed class RoomServiceClient(HttpClient http, ServerTokens tokens)
+public sealed class RoomServiceClient(HttpClient http, ServerTokens tokens, LiveKitMetrics metrics)
 {
     /// <summary>Relative to LiveKit:Url, so that a URL with a path prefix works behind a proxy.</summary>
     public const string ServicePath = "twirp/livekit.RoomService/";
@@ -107,8 +107,7 @@ public sealed class RoomServiceClient(HttpClient http, ServerTokens tokens)
         }
         finally
         {
-            Hosting.Metrics.LiveKitCalls.WithLabels(method).Inc();
-            if (outcome is not ("ok" or "cancelled")) Hosting.Metrics.LiveKitErrors.WithLabels(method, outcome).Inc();
+            metrics.Call(method, outcome);
         }
     }
 

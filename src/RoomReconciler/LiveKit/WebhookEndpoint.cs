@@ -22,28 +22,28 @@ public static class WebhookEndpoint
 
     public static async Task<Results<Ok, UnauthorizedHttpResult, ProblemHttpResult>> HandleAsync(
         HttpRequest request, WebhookReceiver receiver, WebhookEventStore store, IEnumerable<IRoomEventHandler> handlers,
-        ILoggerFactory loggers, CancellationToken ct)
+        LiveKitMetrics metrics, ILoggerFactory loggers, CancellationToken ct)
     {
         using var activity = WebhookTracing.Source.StartActivity("livekit webhook");
         var logger = loggers.CreateLogger(typeof(WebhookEndpoint));
         var authorization = request.Headers.Authorization.ToString();
-        if (authorization.Length == 0) return Reject(logger, "no Authorization header");
+        if (authorization.Length == 0) return Reject(logger, metrics, "no Authorization header");
 
         // The raw bytes, before any JSON binding: the signature covers exactly these.
         var body = await ReadBodyAsync(request, ct);
         if (body is null)
         {
-            Hosting.Metrics.WebhooksRejected.WithLabels("too_large").Inc();
+            metrics.WebhookRejected("too_large");
             return TypedResults.Problem($"the body exceeds {MaxBodyBytes} bytes", statusCode: StatusCodes.Status413PayloadTooLarge);
         }
 
         WebhookEvent evt;
         try { evt = receiver.Receive(body, authorization); }
-        catch (TokenRejectedException e) { return Reject(logger, e.Message); }
+        catch (TokenRejectedException e) { return Reject(logger, metrics, e.Message); }
         catch (MalformedWebhookException e)
         {
             logger.LogWarning("Rejected a LiveKit webhook: {Reason}", e.Message);
-            Hosting.Metrics.WebhooksRejected.WithLabels("malformed").Inc();
+            metrics.WebhookRejected("malformed");
             return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status400BadRequest);
         }
 
@@ -54,13 +54,13 @@ public static class WebhookEndpoint
             // Not a 500 with a trace: LiveKit retries a 503, and the event is recorded once the database is back.
             logger.LogWarning("Cannot record LiveKit webhook {EventId}: {Error}; answered 503 so that LiveKit retries",
                 evt.Id, e.Message);
-            Hosting.Metrics.WebhooksRejected.WithLabels("unavailable").Inc();
+            metrics.WebhookRejected("unavailable");
             return TypedResults.Problem("the event cannot be recorded now; retry", statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
         if (isNew) await DispatchAsync(evt, handlers, logger, ct);
         else logger.LogDebug("Duplicate LiveKit webhook {EventId} ({Event}) ignored", evt.Id, evt.Event);
-        Hosting.Metrics.WebhooksAccepted.WithLabels(isNew ? evt.Event : "duplicate").Inc();
+        metrics.WebhookAccepted(isNew ? evt.Event : "duplicate");
         return TypedResults.Ok();
     }
 
@@ -77,10 +77,10 @@ public static class WebhookEndpoint
         }
     }
 
-    private static UnauthorizedHttpResult Reject(ILogger logger, string reason)
+    private static UnauthorizedHttpResult Reject(ILogger logger, LiveKitMetrics metrics, string reason)
     {
         logger.LogWarning("Rejected a LiveKit webhook: {Reason}", reason);
-        Hosting.Metrics.WebhooksRejected.WithLabels("signature").Inc();
+        metrics.WebhookRejected("signature");
         return TypedResults.Unauthorized();
     }
 

@@ -9,7 +9,7 @@ namespace RoomReconciler.Reconciliation;
 /// and DisallowConcurrentExecution keeps a slow tick from overlapping the next.
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed class PollJob(ClockReconciler reconciler, RoomQueue queue, TransitionLog transitions, ILogger<PollJob> log) : IJob
+public sealed class PollJob(ClockReconciler reconciler, RoomQueue queue, TransitionLog transitions, ReconcilerMetrics metrics, ILogger<PollJob> log) : IJob
 {
     /// <summary>The job's name in Quartz's tables, which outlive a release: kept as it was stored.</summary>
     public static readonly JobKey Key = new("reconcile", "roomreconciler");
@@ -18,14 +18,14 @@ public sealed class PollJob(ClockReconciler reconciler, RoomQueue queue, Transit
     {
         using var activity = ReconcileTracing.Source.StartActivity("reconcile tick");
         var started = Stopwatch.GetTimestamp();
-        Hosting.Metrics.Ticks.Inc();
+        metrics.Tick();
         try
         {
             var tick = await reconciler.ReconcileAllAsync(cancellationToken);
             transitions.Report(tick.Applied, ClockSource.Poll);
             foreach (var (sessionId, at) in tick.Rechecks) queue.RecheckAt(sessionId, at, tick.Clock, ClockSource.Poll);
-            if (tick.LiveKitFailed) Hosting.Metrics.TickFailures.Inc();
-            else Hosting.Metrics.LiveKitLastRead.Set(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0);
+            if (tick.LiveKitFailed) metrics.TickFailed();
+            else metrics.LiveKitRead();
             log.LogDebug("Tick: {Sessions} sessions, {Lookups} ListParticipants ({Verified} unchanged rooms verified), {Transitions} transitions, LiveKit {LiveKit} in {Ms:F1} ms",
                 tick.Sessions, tick.ParticipantLookups, tick.Verified, tick.Transitions, tick.LiveKitFailed ? "unreadable" : "ok",
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -38,11 +38,11 @@ public sealed class PollJob(ClockReconciler reconciler, RoomQueue queue, Transit
         {
             // The database is away; the next tick tries again. Nothing was half-applied: apply is one statement.
             log.LogWarning("Tick failed, database unavailable: {Reason}", e.Message);
-            Hosting.Metrics.TickFailures.Inc();
+            metrics.TickFailed();
         }
         finally
         {
-            Hosting.Metrics.TickDuration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            metrics.TickTook(Stopwatch.GetElapsedTime(started));
         }
     }
 }

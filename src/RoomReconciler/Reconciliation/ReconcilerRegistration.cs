@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Quartz;
 using RoomReconciler.Hosting;
@@ -10,6 +11,7 @@ public static class ReconcilerRegistration
     {
         var options = configuration.BindKeyedOptions<ReconcilerOptions>();
         services.AddSingleton<SessionStore>();
+        services.AddMetrics().TryAddSingleton<ReconcilerMetrics>();
         services.AddTransient<IStartupCheck, RoomReconciler.Database.TrackedSessionsCheck>();
         services.AddSingleton<RoomQueue>();
         services.AddSingleton<TransitionLog>();

@@ -6,7 +6,7 @@ namespace RoomReconciler.Reconciliation;
 /// Logs and counts what a reconcile applied, for the room worker and the poll alike: one line per clock change that
 /// greps by session id (README "Logs"), and the transition metrics.
 /// </summary>
-public sealed class TransitionLog(IOptionsMonitor<ReconcilerOptions> options, ILogger<TransitionLog> log)
+public sealed class TransitionLog(IOptionsMonitor<ReconcilerOptions> options, ReconcilerMetrics metrics, ILogger<TransitionLog> log)
 {
     public void Report(IReadOnlyList<AppliedTransition> applied, ClockSource source)
     {
@@ -15,10 +15,10 @@ public sealed class TransitionLog(IOptionsMonitor<ReconcilerOptions> options, IL
             if (t.Outcome == ApplyOutcome.Changed && t.Transition is { } transition)
             {
                 var name = EventNames.Of(transition);
-                Hosting.Metrics.Transitions.WithLabels(name, EventNames.Of(source)).Inc();
+                metrics.Transition(transition, source);
                 // A clock that hit the cap is worth an operator's look: a dead LiveKit node, or a session nobody left.
                 var capped = t.Reason == ClockDecider.ReasonMaxDuration;
-                if (capped) Hosting.Metrics.MaxDurationEnds.Inc();
+                if (capped) metrics.MaxDurationEnd();
                 log.Log(capped ? LogLevel.Warning : LogLevel.Information,
                     "Clock {Transition} session={SessionId} room={Room} {From} -> {To} effective={EffectiveAt:yyyy-MM-ddTHH:mm:ss.fffZ} lag_ms={LagMs} reason={Reason} source={Source}",
                     name, t.SessionId, options.CurrentValue.RoomName(t.SessionId), From(transition), To(transition), t.EffectiveAt?.UtcDateTime,
