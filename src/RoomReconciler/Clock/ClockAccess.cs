@@ -19,7 +19,7 @@ public sealed class ClockAccess
 
     private readonly bool _required;
     private readonly TokenVerifier _verifier;
-    private readonly ReconcilerOptions _rooms;
+    private readonly RoomNames _rooms;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, Grant> _verified = new(StringComparer.Ordinal);
 
@@ -29,7 +29,7 @@ public sealed class ClockAccess
     {
         _required = options.Value.RequireToken;
         _verifier = new TokenVerifier(liveKit.Value.ApiKey!, liveKit.Value.ApiSecret!, time);
-        _rooms = rooms.Value;
+        _rooms = new RoomNames(rooms.Value.RoomNamePrefix);
         _time = time;
     }
 
@@ -51,7 +51,7 @@ public sealed class ClockAccess
         if (!_required) return ClockAccessVerdict.Allowed;
         if (Verified(token, out reason) is not { } grant) return ClockAccessVerdict.Unauthenticated;
         if (sessionId is not { } id) return ClockAccessVerdict.Allowed; // the caller answers 400 for the id
-        if (grant.RoomJoin && grant.Room == _rooms.RoomName(id)) return ClockAccessVerdict.Allowed;
+        if (grant.RoomJoin && grant.Room == _rooms.For(id)) return ClockAccessVerdict.Allowed;
         reason = grant.RoomJoin ? "the token is for another room" : "the token does not grant roomJoin";
         return ClockAccessVerdict.Forbidden;
     }

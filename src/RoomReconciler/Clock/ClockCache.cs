@@ -90,13 +90,13 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
                 : null;
             var entry = new ClockEntry(id, state, version);
             if (entries is not null) Put(entries, entry);
-            answers.Add(new ClockAnswer(entry, ClockState.UnixMs(reader.GetDateTime(7))!.Value));
+            answers.Add(new ClockAnswer(entry, ClockTime.UnixMs(reader.GetDateTime(7))));
         }
         return answers;
     }
 
     private static long? Time(NpgsqlDataReader reader, int column) =>
-        reader.IsDBNull(column) ? null : ClockState.UnixMs(reader.GetDateTime(column));
+        reader.IsDBNull(column) ? null : ClockTime.UnixMs(reader.GetDateTime(column));
 
     /// <summary>Keeps the higher version of an id.</summary>
     private void Put(ConcurrentDictionary<Guid, ClockEntry> entries, ClockEntry entry)

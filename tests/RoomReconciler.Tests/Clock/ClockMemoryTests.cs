@@ -14,7 +14,7 @@ public sealed class ClockMemoryTests
     }
 
     private static readonly DateTime Db = new(2026, 1, 1, 12, 0, 0, DateTimeKind.Utc);
-    private static long UnixMs(DateTime t) => ClockState.UnixMs(t)!.Value;
+    private static long UnixMs(DateTime t) => ClockTime.UnixMs(t);
 
     [Test]
     public void DatabaseClock_KeepsTheSampleWithTheSmallestErrorBound_AndRunsOnWithTheMonotonicClock()
@@ -74,7 +74,7 @@ public sealed class ClockMemoryTests
         Assert.That((running with { EndedAt = 8_000 }).ElapsedMs(11_000), Is.EqualTo(6_700));
         Assert.That((running with { TotalPausedMs = 99_999 }).ElapsedMs(11_000), Is.Zero, "never negative");
         // server_now is never shown before the latest committed moment of the clock.
-        Assert.That(running.ToSnapshot(0).ServerNow, Is.EqualTo(ClockState.Iso(1_500)));
+        Assert.That(running.ToSnapshot(0).ServerNow, Is.EqualTo(ClockTime.Iso(1_500)));
     }
 
     [Test]
