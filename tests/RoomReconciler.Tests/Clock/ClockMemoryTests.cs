@@ -1,3 +1,4 @@
+using RoomReconciler.Tests.Support;
 using RoomReconciler.Clock;
 
 namespace RoomReconciler.Tests.Clock;
@@ -6,7 +7,7 @@ namespace RoomReconciler.Tests.Clock;
 public sealed class ClockMemoryTests
 {
     /// <summary>A monotonic clock the test moves by hand (1 tick = 1 µs).</summary>
-    private sealed class ManualTime : TimeProvider
+    private sealed class ManualClock : TimeProvider
     {
         public long Now;
         public override long TimestampFrequency => 1_000_000;
@@ -19,7 +20,7 @@ public sealed class ClockMemoryTests
     [Test]
     public void DatabaseClock_KeepsTheSampleWithTheSmallestErrorBound_AndRunsOnWithTheMonotonicClock()
     {
-        var time = new ManualTime();
+        var time = new ManualClock();
         var clock = new DatabaseClock(time);
         Assert.That(clock.TryGetNow(out _), Is.False, "no sample, no estimate");
 
@@ -38,7 +39,7 @@ public sealed class ClockMemoryTests
     [Test]
     public void DatabaseClock_DistrustsAnOldSample_AndForgetsOnClear()
     {
-        var time = new ManualTime();
+        var time = new ManualClock();
         var clock = new DatabaseClock(time);
         clock.AddSample(0, Db, 100);
         time.Now = (long)DatabaseClock.MaxAge.TotalMicroseconds + 1_000;

@@ -1,3 +1,4 @@
+using RoomReconciler.Tests.Support;
 using NUnit.Framework;
 
 namespace RoomReconciler.Tests.Simulator;

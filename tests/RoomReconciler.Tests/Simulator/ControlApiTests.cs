@@ -1,3 +1,4 @@
+using RoomReconciler.Tests.Support;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text;

@@ -1,3 +1,4 @@
+using RoomReconciler.Tests.Support;
 using System.Text.Json;
 using LiveKitSimulator;
 using NUnit.Framework;

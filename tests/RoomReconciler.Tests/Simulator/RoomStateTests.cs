@@ -1,3 +1,4 @@
+using RoomReconciler.Tests.Support;
 using LiveKitSimulator;
 using NUnit.Framework;
 

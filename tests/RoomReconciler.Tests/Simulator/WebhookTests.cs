@@ -1,3 +1,4 @@
+using RoomReconciler.Tests.Support;
 using System.Security.Cryptography;
 using System.Text.Json;
 using LiveKitSimulator;
