@@ -6,8 +6,6 @@ using RoomReconciler.Reconciliation;
 
 namespace RoomReconciler.Clock;
 
-public enum ClockAccessVerdict { Allowed, Unauthenticated, Forbidden }
-
 /// <summary>
 /// Who may read a clock: the holder of a LiveKit join token for the session's room, verified by
 /// <see cref="TokenVerifier"/> (HS256 with the API secret, exp required). Browsers poll with the same token every

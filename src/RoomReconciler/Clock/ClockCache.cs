@@ -5,12 +5,6 @@ using RoomReconciler.Hosting;
 
 namespace RoomReconciler.Clock;
 
-/// <summary>A clock entry and the database time to show it at.</summary>
-public readonly record struct ClockAnswer(ClockEntry Entry, long DatabaseNow);
-
-/// <summary>The database could not be asked (down, unreachable, timing out): the answer is 503, not a guess.</summary>
-public sealed class ClockUnavailableException(Exception inner) : Exception("the clock database is unavailable: " + inner.Message, inner);
-
 /// <summary>
 /// Clock snapshots served from memory, kept exact by the session_clock notifications that
 /// <see cref="ClockListener"/> feeds in. Only trusted while the listener is connected; otherwise every

@@ -5,16 +5,6 @@ using RoomReconciler.Timeline;
 
 namespace RoomReconciler.Demo;
 
-public sealed class DemoOptions : IKeyedOptions
-{
-    public static string Section => "Demo";
-
-    /// <summary>Serve GET /demo/{id}. Off by default: production configuration must not serve it.</summary>
-    public bool Enabled { get; set; }
-
-    public IEnumerable<string> Validate() => [];
-}
-
 /// <summary>
 /// GET /demo/{sessionId}: two clocks of one session side by side (the customer's and the mechanic's view), each its
 /// own <c>createSessionClock</c> from src/clock-client/session-clock.js as the daemon serves it, the participants'
