@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
 namespace RoomReconciler.Clock;
 
 /// <summary>
@@ -19,16 +21,18 @@ public sealed class ClockAccessFilter(ClockAccess access) : IEndpointFilter
             case ClockAccessVerdict.Forbidden:
                 return Refuse(StatusCodes.Status403Forbidden, "Forbidden", reason);
         }
-        return id is null
-            ? Refuse(StatusCodes.Status400BadRequest, "Malformed session id", "the session id must be a UUID such as 3f2504e0-4f89-41d3-9a0c-0305e82c3301")
-            : next(context);
+        return id is null ? ValueTask.FromResult<object?>(MalformedId()) : next(context);
     }
+
+    /// <summary>Only the canonical 36-character form: a room name is built from it, so there is one spelling per session.</summary>
+    public static Guid? ParseId(string? sessionId) => Guid.TryParseExact(sessionId, "D", out var id) ? id : null;
+
+    public static ProblemHttpResult MalformedId() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed session id",
+            detail: "the session id must be a UUID such as 3f2504e0-4f89-41d3-9a0c-0305e82c3301");
 
     /// <summary>The id of a request this filter let through.</summary>
     public static Guid AdmittedId(string sessionId) => Guid.ParseExact(sessionId, "D");
-
-    /// <summary>Only the canonical 36-character form: a room name is built from it, so there is one spelling per session.</summary>
-    private static Guid? ParseId(string? sessionId) => Guid.TryParseExact(sessionId, "D", out var id) ? id : null;
 
     private static ValueTask<object?> Refuse(int status, string title, string? detail) =>
         ValueTask.FromResult<object?>(TypedResults.Problem(statusCode: status, title: title, detail: detail));

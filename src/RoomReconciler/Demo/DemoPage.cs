@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using RoomReconciler.Clock;
 using RoomReconciler.Hosting;
 using RoomReconciler.Timeline;
 
@@ -29,8 +30,7 @@ public static class DemoPage
     }
 
     public static Results<ContentHttpResult, ProblemHttpResult> GetDemo(string sessionId, HttpResponse response) =>
-        Guid.TryParseExact(sessionId, "D", out _)
-            ? EmbeddedPage.Serve(response, PageResource, "text/html; charset=utf-8")
-            : TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed session id",
-                detail: "the session id must be a UUID such as 3f2504e0-4f89-41d3-9a0c-0305e82c3301");
+        ClockAccessFilter.ParseId(sessionId) is null
+            ? ClockAccessFilter.MalformedId()
+            : EmbeddedPage.Serve(response, PageResource, "text/html; charset=utf-8");
 }
