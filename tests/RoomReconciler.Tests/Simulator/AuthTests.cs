@@ -83,13 +83,13 @@ internal sealed class AuthTests : SimulatorFixture
 
     private static IEnumerable<TestCaseData> MissingGrants()
     {
-        yield return new TestCaseData("ListRooms", "{}", new { roomAdmin = true, room = "r1" }).SetName("ListRooms without roomList");
-        yield return new TestCaseData("ListParticipants", """{"room":"r1"}""", new { roomAdmin = true, room = "r2" }).SetName("ListParticipants with another room");
-        yield return new TestCaseData("ListParticipants", """{"room":"r1"}""", new { room = "r1" }).SetName("ListParticipants without roomAdmin");
-        yield return new TestCaseData("GetParticipant", """{"room":"r1","identity":"a"}""", new { roomList = true }).SetName("GetParticipant with roomList only");
-        yield return new TestCaseData("RemoveParticipant", """{"room":"r1","identity":"a"}""", new { roomAdmin = true }).SetName("RemoveParticipant without room");
-        yield return new TestCaseData("DeleteRoom", """{"room":"r1"}""", new { roomAdmin = true, room = "r1" }).SetName("DeleteRoom without roomCreate");
-        yield return new TestCaseData("CreateRoom", """{"name":"r1"}""", new { roomList = true }).SetName("CreateRoom without roomCreate");
+        yield return new TestCaseData("ListRooms", "{}", new { roomAdmin = true, room = "r1" }).SetName("ListRooms_WithoutRoomList");
+        yield return new TestCaseData("ListParticipants", """{"room":"r1"}""", new { roomAdmin = true, room = "r2" }).SetName("ListParticipants_WithAnotherRoom");
+        yield return new TestCaseData("ListParticipants", """{"room":"r1"}""", new { room = "r1" }).SetName("ListParticipants_WithoutRoomAdmin");
+        yield return new TestCaseData("GetParticipant", """{"room":"r1","identity":"a"}""", new { roomList = true }).SetName("GetParticipant_WithRoomListOnly");
+        yield return new TestCaseData("RemoveParticipant", """{"room":"r1","identity":"a"}""", new { roomAdmin = true }).SetName("RemoveParticipant_WithoutRoom");
+        yield return new TestCaseData("DeleteRoom", """{"room":"r1"}""", new { roomAdmin = true, room = "r1" }).SetName("DeleteRoom_WithoutRoomCreate");
+        yield return new TestCaseData("CreateRoom", """{"name":"r1"}""", new { roomList = true }).SetName("CreateRoom_WithoutRoomCreate");
     }
 
     [TestCaseSource(nameof(MissingGrants))]
