@@ -13,9 +13,6 @@ namespace RoomReconciler.Demo;
 /// </summary>
 public static class DemoPage
 {
-    public const string PageResource = "RoomReconciler.Demo.demo.html";
-    public const string ClockModuleResource = "RoomReconciler.Demo.session-clock.js";
-
     public static IServiceCollection AddDemoPage(this IServiceCollection services, IConfiguration configuration) =>
         services.AddKeyedOptions<DemoOptions>(configuration);
 
@@ -33,4 +30,8 @@ public static class DemoPage
         ClockAccessFilter.ParseId(sessionId) is null
             ? ClockAccessFilter.MalformedId()
             : EmbeddedPage.Serve(response, PageResource, "text/html; charset=utf-8");
+
+    // The EmbeddedResource items of RoomReconciler.csproj.
+    private const string PageResource = "RoomReconciler.Demo.demo.html";
+    private const string ClockModuleResource = "RoomReconciler.Demo.session-clock.js";
 }
