@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -9,7 +8,6 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using RoomReconciler.Clock;
-using RoomReconciler.Database;
 using RoomReconciler.Hosting;
 using RoomReconciler.LiveKit;
 using RoomReconciler.Tests.Support;
@@ -33,15 +31,8 @@ public static class ClockBenchmark
     {
         Log($"starting a throwaway PostgreSQL; {Sessions} sessions; {seconds} s per run on {Environment.ProcessorCount} cores");
         await using var cluster = await PostgresCluster.StartAsync();
-        await PostgresCluster.ExecuteAsync(cluster.ConnectionString(), $"CREATE DATABASE {Database}");
-        var connectionString = cluster.ConnectionString(Database);
-        new Migrator(connectionString, Path.Combine(AppContext.BaseDirectory, "db", "migrations")).Migrate();
-        // Ids the SQL side can compute from a number too (pgbench has no uuids): md5(n)::uuid.
-        await PostgresCluster.ExecuteAsync(connectionString, $"""
-            INSERT INTO sessions (id, started_at, last_state_change_at)
-            SELECT md5(n::text)::uuid, now() - interval '10 minutes', now() - interval '10 minutes' FROM generate_series(1, {Sessions}) n
-            """);
-        var ids = Enumerable.Range(1, Sessions).Select(n => new Guid(Convert.ToHexString(MD5.HashData(Encoding.UTF8.GetBytes(n.ToString()))))).ToArray();
+        var connectionString = await Tools.MigratedDatabaseAsync(cluster, Database);
+        var ids = await Tools.InsertNumberedSessionsAsync(connectionString, Sessions);
 
         await using var app = DaemonHost.Build([
             "--Urls=http://127.0.0.1:0", "--ConnectionStrings:Postgres=" + connectionString,

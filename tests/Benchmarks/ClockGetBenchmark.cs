@@ -1,4 +1,3 @@
-using RoomReconciler.Database;
 using RoomReconciler.Tests.Support;
 
 namespace RoomReconciler.Benchmarks;
@@ -20,12 +19,9 @@ public static class ClockGetBenchmark
     {
         Console.Error.WriteLine($"starting a throwaway PostgreSQL; {Sessions} sessions; {Rounds} rounds of {seconds} s per function, {Clients} clients");
         await using var cluster = await PostgresCluster.StartAsync();
-        await PostgresCluster.ExecuteAsync(cluster.ConnectionString(), $"CREATE DATABASE {Database}");
-        var connectionString = cluster.ConnectionString(Database);
-        new Migrator(connectionString, Path.Combine(AppContext.BaseDirectory, "db", "migrations")).Migrate();
-        await PostgresCluster.ExecuteAsync(connectionString, $"""
-            INSERT INTO sessions (id, started_at, last_state_change_at)
-            SELECT md5(n::text)::uuid, now() - interval '10 minutes', now() - interval '10 minutes' FROM generate_series(1, {Sessions}) n;
+        var connectionString = await Tools.MigratedDatabaseAsync(cluster, Database);
+        await Tools.InsertNumberedSessionsAsync(connectionString, Sessions);
+        await PostgresCluster.ExecuteAsync(connectionString, """
             CREATE SCHEMA seed;
             CREATE FUNCTION seed.session_clock_get(p_session_id uuid) RETURNS json LANGUAGE sql STABLE AS $$
                 select json_build_object('started_at', started_at, 'is_paused', is_paused, 'total_paused_ms', total_paused_ms,

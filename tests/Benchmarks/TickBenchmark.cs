@@ -4,7 +4,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
-using RoomReconciler.Database;
 using RoomReconciler.LiveKit;
 using RoomReconciler.Reconciliation;
 using RoomReconciler.Tests.Support;
@@ -32,9 +31,7 @@ public static class TickBenchmark
         var rows = new List<string>();
         foreach (var size in sizes)
         {
-            var database = $"tick{size}";
-            await PostgresCluster.ExecuteAsync(cluster.ConnectionString(), $"CREATE DATABASE {database}");
-            rows.Add(await MeasureAsync(cluster.ConnectionString(database), size, ticks));
+            rows.Add(await MeasureAsync(await Tools.MigratedDatabaseAsync(cluster, $"tick{size}"), size, ticks));
             NpgsqlConnection.ClearAllPools();
         }
         Console.WriteLine();
@@ -45,7 +42,6 @@ public static class TickBenchmark
 
     private static async Task<string> MeasureAsync(string connectionString, int size, int ticks)
     {
-        new Migrator(connectionString, Path.Combine(AppContext.BaseDirectory, "db", "migrations")).Migrate();
         await using var sim = await SimulatorServer.StartAsync(new SimulatorOptions { WebhooksEnabled = false });
         var ids = Enumerable.Range(0, size).Select(_ => Guid.NewGuid()).ToArray();
         await using (var insert = NpgsqlDataSource.Create(connectionString))

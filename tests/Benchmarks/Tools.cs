@@ -1,15 +1,41 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.RegularExpressions;
+using RoomReconciler.Database;
+using RoomReconciler.Tests.Support;
 
 namespace RoomReconciler.Benchmarks;
 
 /// <summary>Latency percentiles and throughput of one load run.</summary>
 public sealed record LoadResult(double RequestsPerSecond, double P50Ms, double P99Ms, long Errors);
 
-/// <summary>wrk (HTTP) and pgbench (SQL) as child processes, their output parsed.</summary>
+/// <summary>The setup the benchmarks share (a migrated database, numbered sessions), and wrk (HTTP) and pgbench (SQL) as child processes, their output parsed.</summary>
 public static partial class Tools
 {
+    /// <summary>A new database in the throwaway cluster, migrated; its connection string.</summary>
+    public static async Task<string> MigratedDatabaseAsync(PostgresCluster cluster, string database)
+    {
+        await PostgresCluster.ExecuteAsync(cluster.ConnectionString(), $"CREATE DATABASE {database}");
+        var connectionString = cluster.ConnectionString(database);
+        new Migrator(connectionString, Path.Combine(AppContext.BaseDirectory, "db", "migrations")).Migrate();
+        return connectionString;
+    }
+
+    /// <summary>
+    /// Sessions 1 to <paramref name="count"/>, running for 10 minutes, with ids that the SQL side can compute from the
+    /// number too (pgbench has no uuids): md5(n)::uuid. Their ids in order.
+    /// </summary>
+    public static async Task<Guid[]> InsertNumberedSessionsAsync(string connectionString, int count)
+    {
+        await PostgresCluster.ExecuteAsync(connectionString, $"""
+            INSERT INTO sessions (id, started_at, last_state_change_at)
+            SELECT md5(n::text)::uuid, now() - interval '10 minutes', now() - interval '10 minutes' FROM generate_series(1, {count}) n
+            """);
+        return Enumerable.Range(1, count).Select(n => new Guid(Convert.ToHexString(MD5.HashData(Encoding.UTF8.GetBytes(n.ToString()))))).ToArray();
+    }
+
     public static async Task<string> RunAsync(string file, IEnumerable<string> args, string? workingDirectory = null)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory ?? "" };

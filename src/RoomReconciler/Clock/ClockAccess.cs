@@ -6,8 +6,6 @@ using RoomReconciler.Reconciliation;
 
 namespace RoomReconciler.Clock;
 
-public enum ClockAccessVerdict { Allowed, Unauthenticated, Forbidden }
-
 /// <summary>
 /// Who may read a clock: the holder of a LiveKit join token for the session's room, verified by
 /// <see cref="TokenVerifier"/> (HS256 with the API secret, exp required). Browsers poll with the same token every
@@ -19,7 +17,7 @@ public sealed class ClockAccess
 
     private readonly bool _required;
     private readonly TokenVerifier _verifier;
-    private readonly ReconcilerOptions _rooms;
+    private readonly RoomNames _rooms;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, Grant> _verified = new(StringComparer.Ordinal);
 
@@ -29,7 +27,7 @@ public sealed class ClockAccess
     {
         _required = options.Value.RequireToken;
         _verifier = new TokenVerifier(liveKit.Value.ApiKey!, liveKit.Value.ApiSecret!, time);
-        _rooms = rooms.Value;
+        _rooms = new RoomNames(rooms.Value.RoomNamePrefix);
         _time = time;
     }
 
@@ -51,7 +49,7 @@ public sealed class ClockAccess
         if (!_required) return ClockAccessVerdict.Allowed;
         if (Verified(token, out reason) is not { } grant) return ClockAccessVerdict.Unauthenticated;
         if (sessionId is not { } id) return ClockAccessVerdict.Allowed; // the caller answers 400 for the id
-        if (grant.RoomJoin && grant.Room == _rooms.RoomName(id)) return ClockAccessVerdict.Allowed;
+        if (grant.RoomJoin && grant.Room == _rooms.For(id)) return ClockAccessVerdict.Allowed;
         reason = grant.RoomJoin ? "the token is for another room" : "the token does not grant roomJoin";
         return ClockAccessVerdict.Forbidden;
     }

@@ -22,35 +22,32 @@ public static class ClockApi
 
     public static RouteGroupBuilder MapClockApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/clock").WithTags("Clock");
         var metrics = app.ServiceProvider.GetRequiredService<ClockMetrics>();
+        var api = app.MapGroup("/clock").WithTags("Clock")
+            // First, so that the refusals of the access rule are no-store and counted too.
+            .AddEndpointFilterFactory((factory, next) =>
+            {
+                var filter = new ClockRequestFilter(factory.MethodInfo.Name == nameof(StreamClock) ? "stream" : "snapshot", metrics);
+                return context => filter.InvokeAsync(context, next);
+            })
+            .RequireClockAccess()
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/{sessionId}", GetClock)
             .WithName("GetClock")
             .WithSummary("The session's clock snapshot")
-            .WithDescription("Times are the database's, ISO-8601 UTC with milliseconds. Authenticate with the LiveKit join token for the session's room (Authorization: Bearer, or ?access_token=).")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .AddEndpointFilter(new ClockRequestFilter("snapshot", metrics));
+            .WithDescription("Times are the database's, ISO-8601 UTC with milliseconds. Authenticate with the LiveKit join token for the session's room (Authorization: Bearer, or ?access_token=).");
         api.MapGet("/{sessionId}/stream", StreamClock)
             .WithName("StreamClock")
-            .WithSummary("Server-Sent Events: `event: clock` with the snapshot on connect and after every change; a comment heartbeat every 15 s")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .AddEndpointFilter(new ClockRequestFilter("stream", metrics));
+            .WithSummary("Server-Sent Events: `event: clock` with the snapshot on connect and after every change; a comment heartbeat every 15 s");
         return api;
     }
 
     public static async ValueTask<Results<Ok<ClockSnapshot>, NotFound<ProblemDetails>, ProblemHttpResult>>
-        GetClock(string sessionId, HttpRequest request, ClockAccess access, ClockCache clocks)
+        GetClock(string sessionId, ClockCache clocks)
     {
-        if (Admit(sessionId, request, access, out var id) is { } refused) return refused;
         try
         {
-            var (entry, now) = await clocks.GetAsync(id);
+            var (entry, now) = await clocks.GetAsync(ClockAccessFilter.AdmittedId(sessionId));
             return entry.State is { } state ? TypedResults.Ok(state.ToSnapshot(now)) : UnknownSession();
         }
         catch (ClockUnavailableException)
@@ -60,14 +57,13 @@ public static class ClockApi
     }
 
     public static async Task<Results<ClockStreamResult, NotFound<ProblemDetails>, ProblemHttpResult>>
-        StreamClock(string sessionId, HttpRequest request, ClockAccess access, ClockCache clocks, ClockStreams streams, DatabaseClock clock)
+        StreamClock(string sessionId, ClockCache clocks, ClockStreams streams, DatabaseClock clock)
     {
-        if (Admit(sessionId, request, access, out var id) is { } refused) return refused;
         // Subscribe before reading, so that no change can fall between the read and the subscription.
-        var subscriber = streams.Subscribe(id);
+        var subscriber = streams.Subscribe(ClockAccessFilter.AdmittedId(sessionId));
         try
         {
-            var (entry, _) = await clocks.GetAsync(id);
+            var (entry, _) = await clocks.GetAsync(subscriber.SessionId);
             subscriber.Offer(entry);
             if (entry.State is null)
             {
@@ -82,35 +78,6 @@ public static class ClockApi
             return Unavailable();
         }
     }
-
-    /// <summary>
-    /// The refusals common to both routes, as problem details, in this order: 401 (no valid token; says nothing
-    /// about the session), 400 (malformed id), 403 (a valid token for another room).
-    /// </summary>
-    /// <summary>
-    /// <see cref="ClockAccess"/>'s verdict as problem answers, for every route of a session: 401 (no valid token; says
-    /// nothing about the session), then 400 (malformed id), then 403 (a valid token for another room); null to go on.
-    /// </summary>
-    internal static ProblemHttpResult? Admit(string sessionId, HttpRequest request, ClockAccess access, out Guid sessionGuid)
-    {
-        var id = ParseId(sessionId);
-        sessionGuid = id ?? Guid.Empty;
-        switch (access.Check(ClockAccess.TokenOf(request), id, out var reason))
-        {
-            case ClockAccessVerdict.Unauthenticated:
-                request.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
-                return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "A LiveKit join token is required", detail: reason);
-            case ClockAccessVerdict.Forbidden:
-                return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: reason);
-        }
-        return id is null
-            ? TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed session id",
-                detail: "the session id must be a UUID such as 3f2504e0-4f89-41d3-9a0c-0305e82c3301")
-            : null;
-    }
-
-    /// <summary>Only the canonical 36-character form: a room name is built from it, so there is one spelling per session.</summary>
-    private static Guid? ParseId(string sessionId) => Guid.TryParseExact(sessionId, "D", out var id) ? id : null;
 
     private static NotFound<ProblemDetails> UnknownSession() =>
         TypedResults.NotFound(new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Unknown session" });

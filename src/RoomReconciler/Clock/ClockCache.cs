@@ -4,12 +4,6 @@ using Npgsql;
 
 namespace RoomReconciler.Clock;
 
-/// <summary>A clock entry and the database time to show it at.</summary>
-public readonly record struct ClockAnswer(ClockEntry Entry, long DatabaseNow);
-
-/// <summary>The database could not be asked (down, unreachable, timing out): the answer is 503, not a guess.</summary>
-public sealed class ClockUnavailableException(Exception inner) : Exception("the clock database is unavailable: " + inner.Message, inner);
-
 /// <summary>
 /// Clock snapshots served from memory, kept exact by the session_clock notifications that
 /// <see cref="ClockListener"/> feeds in. Only trusted while the listener is connected; otherwise every
@@ -89,13 +83,13 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
                 : null;
             var entry = new ClockEntry(id, state, version);
             if (entries is not null) Put(entries, entry);
-            answers.Add(new ClockAnswer(entry, ClockState.UnixMs(reader.GetDateTime(7))!.Value));
+            answers.Add(new ClockAnswer(entry, ClockTime.UnixMs(reader.GetDateTime(7))));
         }
         return answers;
     }
 
     private static long? Time(NpgsqlDataReader reader, int column) =>
-        reader.IsDBNull(column) ? null : ClockState.UnixMs(reader.GetDateTime(column));
+        reader.IsDBNull(column) ? null : ClockTime.UnixMs(reader.GetDateTime(column));
 
     /// <summary>Keeps the higher version of an id.</summary>
     private void Put(ConcurrentDictionary<Guid, ClockEntry> entries, ClockEntry entry)

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 
 namespace RoomReconciler.Clock;
@@ -24,25 +23,21 @@ public sealed record ClockState(Guid SessionId, long? StartedAt, long? EndedAt, 
     public long Floor => Math.Max(StartedAt ?? 0, Math.Max(EndedAt ?? 0, LastStateChangeAt ?? 0));
 
     // Formatted once per state rather than once per request; derived from the parameters, so equality is unchanged.
-    private string? StartedIso { get; } = Iso(StartedAt);
-    private string? EndedIso { get; } = Iso(EndedAt);
-    private string? LastStateChangeIso { get; } = Iso(LastStateChangeAt);
+    private string? StartedIso { get; } = ClockTime.Iso(StartedAt);
+    private string? EndedIso { get; } = ClockTime.Iso(EndedAt);
+    private string? LastStateChangeIso { get; } = ClockTime.Iso(LastStateChangeAt);
 
     public ClockSnapshot ToSnapshot(long now)
     {
         now = Math.Max(now, Floor);
-        return new ClockSnapshot(SessionId, StartedIso, EndedIso, IsPaused, TotalPausedMs, LastStateChangeIso, Iso(now)!, ElapsedMs(now));
+        return new ClockSnapshot(SessionId, StartedIso, EndedIso, IsPaused, TotalPausedMs, LastStateChangeIso, ClockTime.Iso(now), ElapsedMs(now));
     }
 
-    /// <summary>The wire format of every time the API answers: ISO-8601 UTC with milliseconds, as session_clock_iso writes it.</summary>
-    public const string IsoFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
-
-    /// <summary>ISO-8601 UTC with milliseconds, as session_clock_iso writes it.</summary>
-    public static string? Iso(long? unixMs) => unixMs is { } ms
-        ? DateTime.UnixEpoch.AddMilliseconds(ms).ToString(IsoFormat, CultureInfo.InvariantCulture)
-        : null;
-
-    public static long? UnixMs(DateTime? utc) => utc is { } t ? (t.ToUniversalTime().Ticks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerMillisecond : null;
+    /// <summary>The clock keys of session_clock_get, or of a session_clock notification, as the database writes them.</summary>
+    public static ClockState FromJson(JsonElement clock) => new(
+        clock.GetProperty("session_id").GetGuid(), ClockTime.ParseIso(clock.GetProperty("started_at")), ClockTime.ParseIso(clock.GetProperty("ended_at")),
+        clock.GetProperty("is_paused").GetBoolean(), clock.GetProperty("total_paused_ms").GetInt64(),
+        ClockTime.ParseIso(clock.GetProperty("last_state_change_at")));
 
     /// <summary>
     /// Reads a session_clock notification: the clock state, or a deletion (state null). False for a payload
@@ -59,8 +54,7 @@ public sealed record ClockState(Guid SessionId, long? StartedAt, long? EndedAt, 
             if (root.ValueKind != JsonValueKind.Object
                 || !root.TryGetProperty("session_id", out var id) || !id.TryGetGuid(out sessionId)) return false;
             if (root.TryGetProperty("deleted", out var deleted) && deleted.ValueKind == JsonValueKind.True) return true;
-            state = new ClockState(sessionId, Time(root, "started_at"), Time(root, "ended_at"),
-                root.GetProperty("is_paused").GetBoolean(), root.GetProperty("total_paused_ms").GetInt64(), Time(root, "last_state_change_at"));
+            state = FromJson(root);
             return true;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or KeyNotFoundException)
@@ -68,27 +62,4 @@ public sealed record ClockState(Guid SessionId, long? StartedAt, long? EndedAt, 
             return false;
         }
     }
-
-    private static long? Time(JsonElement root, string name) => root.GetProperty(name) switch
-    {
-        { ValueKind: JsonValueKind.Null } => null,
-        var value => UnixMs(DateTime.ParseExact(value.GetString()!, IsoFormat, CultureInfo.InvariantCulture,
-            DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal)),
-    };
 }
-
-/// <summary>
-/// What the cache knows about one id: its clock, or that no such session exists (State null). Version orders
-/// what the listener has seen: a notification takes the next number, a load from the database the number
-/// current when its query started, so the higher version is never the older view for long (see README.md).
-/// </summary>
-public sealed record ClockEntry(Guid SessionId, ClockState? State, long Version)
-{
-    /// <summary>
-    /// The stream event last rendered from this entry, with the millisecond it shows as server_now: the
-    /// subscribers of a session all send the same entry within a few milliseconds, so most reuse the bytes.
-    /// </summary>
-    internal RenderedEvent? LastEvent { get; set; }
-}
-
-internal sealed record RenderedEvent(long ServerNow, byte[] Bytes);

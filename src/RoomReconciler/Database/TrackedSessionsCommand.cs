@@ -1,4 +1,5 @@
 using Npgsql;
+using RoomReconciler.Clock;
 
 namespace RoomReconciler.Database;
 
@@ -39,7 +40,7 @@ public static class TrackedSessionsCommand
                 var limit = 50;
                 if (words.Count == 2 && (!int.TryParse(words[1], out limit) || limit < 1)) return UsageError(error, $"'{words[1]}' is not a positive count");
                 foreach (var (id, startedAt) in await sessions.ListUntrackedOpenAsync(limit, CancellationToken.None))
-                    output.WriteLine($"{id:D} started_at={startedAt?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ") ?? "null"}");
+                    output.WriteLine($"{id:D} started_at={ClockTime.Iso(startedAt?.ToUnixTimeMilliseconds()) ?? "null"}");
                 return 0;
             case "track" or "untrack" when words.Count > 1:
                 if (ids.IndexOf(null) is var bad and >= 0) return UsageError(error, $"'{words[bad + 1]}' is not a session id (a UUID)");

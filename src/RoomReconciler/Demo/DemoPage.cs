@@ -1,19 +1,10 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using RoomReconciler.Clock;
 using RoomReconciler.Hosting;
 using RoomReconciler.Timeline;
 
 namespace RoomReconciler.Demo;
-
-public sealed class DemoOptions : IKeyedOptions
-{
-    public static string Section => "Demo";
-
-    /// <summary>Serve GET /demo/{id}. Off by default: production configuration must not serve it.</summary>
-    public bool Enabled { get; set; }
-
-    public IEnumerable<string> Validate() => [];
-}
 
 /// <summary>
 /// GET /demo/{sessionId}: two clocks of one session side by side (the customer's and the mechanic's view), each its
@@ -22,9 +13,6 @@ public sealed class DemoOptions : IKeyedOptions
 /// </summary>
 public static class DemoPage
 {
-    public const string PageResource = "RoomReconciler.Demo.demo.html";
-    public const string ClockModuleResource = "RoomReconciler.Demo.session-clock.js";
-
     public static IServiceCollection AddDemoPage(this IServiceCollection services, IConfiguration configuration) =>
         services.AddKeyedOptions<DemoOptions>(configuration);
 
@@ -39,8 +27,11 @@ public static class DemoPage
     }
 
     public static Results<ContentHttpResult, ProblemHttpResult> GetDemo(string sessionId, HttpResponse response) =>
-        Guid.TryParseExact(sessionId, "D", out _)
-            ? EmbeddedPage.Serve(response, PageResource, "text/html; charset=utf-8")
-            : TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed session id",
-                detail: "the session id must be a UUID such as 3f2504e0-4f89-41d3-9a0c-0305e82c3301");
+        ClockAccessFilter.ParseId(sessionId) is null
+            ? ClockAccessFilter.MalformedId()
+            : EmbeddedPage.Serve(response, PageResource, "text/html; charset=utf-8");
+
+    // The EmbeddedResource items of RoomReconciler.csproj.
+    private const string PageResource = "RoomReconciler.Demo.demo.html";
+    private const string ClockModuleResource = "RoomReconciler.Demo.session-clock.js";
 }

@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -8,7 +7,8 @@ namespace RoomReconciler.Timeline;
 /// <summary>
 /// The answer of GET /sessions/{id}/timeline: everything that explains a session's bill, derived from
 /// <c>session_events</c>, <c>session_presence</c> and the clock columns, as of one database snapshot.
-/// Times are the database's, ISO-8601 UTC with milliseconds.
+/// Times are the database's, ISO-8601 UTC with milliseconds. The records after it are its parts, in this one file
+/// because they exist only as parts of this document.
 /// </summary>
 public sealed record SessionTimeline(
     [property: JsonPropertyName("session_id")] Guid SessionId,
@@ -81,18 +81,3 @@ public sealed record PresenceRow(
 
 [JsonSerializable(typeof(SessionTimeline))]
 internal sealed partial class TimelineJsonContext : JsonSerializerContext;
-
-/// <summary>Times as the clock API writes them: ISO-8601 UTC with milliseconds.</summary>
-internal static class Iso
-{
-    public static string Format(DateTime t) => t.ToString(Clock.ClockState.IsoFormat, CultureInfo.InvariantCulture);
-
-    public static string? Format(DateTime? t) => t is { } v ? Format(v) : null;
-
-    public static DateTime? Parse(JsonElement e) =>
-        e.ValueKind == JsonValueKind.String
-            ? DateTime.Parse(e.GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal)
-            : null;
-
-    public static long Ms(DateTime from, DateTime to) => (long)(to - from).TotalMilliseconds;
-}

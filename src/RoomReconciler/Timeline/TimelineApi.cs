@@ -25,37 +25,29 @@ public static class TimelineApi
 
     public static RouteGroupBuilder MapTimelineApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/sessions").WithTags("Timeline");
+        var api = app.MapGroup("/sessions").WithTags("Timeline")
+            .AddEndpointFilterFactory(NegotiationHeaders)
+            .RequireClockAccess();
         api.MapGet("/{sessionId}/timeline", GetTimeline)
             .WithName("GetSessionTimeline")
             .WithSummary("The session's clock history: events, running and paused intervals, grace periods, presence, billed total")
             .WithDescription("JSON unless the request prefers text/html (a browser), which gets the chart page. Authenticate as for /clock.")
             .Produces<string>(StatusCodes.Status200OK, "text/html")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/{sessionId}/timeline.html", GetTimelinePage)
             .WithName("GetSessionTimelinePage")
-            .WithSummary("The timeline as a chart (HTML); it loads the JSON with the page's ?access_token=")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status403Forbidden);
+            .WithSummary("The timeline as a chart (HTML); it loads the JSON with the page's ?access_token=");
         return api;
     }
 
     public static async Task<Results<Ok<SessionTimeline>, ContentHttpResult, NotFound<ProblemDetails>, ProblemHttpResult>>
-        GetTimeline(string sessionId, HttpRequest request, ClockAccess access, TimelineStore store,
-            IOptionsMonitor<ReconcilerOptions> rules, CancellationToken ct)
+        GetTimeline(string sessionId, HttpRequest request, TimelineStore store, IOptionsMonitor<ReconcilerOptions> rules, CancellationToken ct)
     {
-        request.HttpContext.Response.Headers.Vary = HeaderNames.Accept;
-        if (PrefersHtml(request)) return await GetTimelinePage(sessionId, request, access);
-        request.HttpContext.Response.Headers.CacheControl = "no-store";
-        if (ClockApi.Admit(sessionId, request, access, out var id) is { } refused) return refused;
+        if (PrefersHtml(request)) return GetTimelinePage(request.HttpContext.Response);
         try
         {
-            return await store.LoadAsync(id, ct) is var (clock, events, presence)
-                ? TypedResults.Ok(TimelineBuilder.Build(clock, events, presence, rules.CurrentValue))
+            return await store.LoadAsync(ClockAccessFilter.AdmittedId(sessionId), ct) is var (clock, now, events, presence)
+                ? TypedResults.Ok(TimelineBuilder.Build(clock, now, events, presence, rules.CurrentValue))
                 : TypedResults.NotFound(new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Unknown session" });
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException && !ct.IsCancellationRequested)
@@ -64,13 +56,22 @@ public static class TimelineApi
         }
     }
 
-    /// <summary>The page holds no data of its own, but answers as the JSON would for a refused token or a malformed id.</summary>
-    public static Task<Results<Ok<SessionTimeline>, ContentHttpResult, NotFound<ProblemDetails>, ProblemHttpResult>>
-        GetTimelinePage(string sessionId, HttpRequest request, ClockAccess access) =>
-        Task.FromResult<Results<Ok<SessionTimeline>, ContentHttpResult, NotFound<ProblemDetails>, ProblemHttpResult>>(
-            ClockApi.Admit(sessionId, request, access, out _) is { } refused
-                ? refused
-                : EmbeddedPage.Serve(request.HttpContext.Response, PageResource, "text/html; charset=utf-8"));
+    /// <summary>The page holds no data of its own; the access rule still answers for a refused token or a malformed id.</summary>
+    public static ContentHttpResult GetTimelinePage(HttpResponse response) =>
+        EmbeddedPage.Serve(response, PageResource, "text/html; charset=utf-8");
+
+    /// <summary>
+    /// The headers of the negotiated route, set before the access rule so that its refusals carry them too: the answer
+    /// depends on Accept, and the JSON (or a refusal of it) must not be stored; the page sets its own caching.
+    /// </summary>
+    private static EndpointFilterDelegate NegotiationHeaders(EndpointFilterFactoryContext factory, EndpointFilterDelegate next) =>
+        factory.MethodInfo.Name != nameof(GetTimeline) ? next : context =>
+        {
+            var request = context.HttpContext.Request;
+            context.HttpContext.Response.Headers.Vary = HeaderNames.Accept;
+            if (!PrefersHtml(request)) context.HttpContext.Response.Headers.CacheControl = "no-store";
+            return next(context);
+        };
 
     /// <summary>HTML only when the client ranks text/html above JSON (a browser's navigation); curl's and fetch's */* get JSON.</summary>
     public static bool PrefersHtml(HttpRequest request)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Npgsql;
+using RoomReconciler.Clock;
 
 namespace RoomReconciler.Timeline;
 
@@ -19,8 +20,8 @@ public sealed class TimelineStore(NpgsqlDataSource database)
                 FROM roomreconciler.session_presence p WHERE p.session_id = $1)::text
         """;
 
-    /// <returns>null for an unknown session</returns>
-    public async Task<(StoredClock Clock, IReadOnlyList<StoredEvent> Events, StoredPresence? Presence)?> LoadAsync(Guid sessionId, CancellationToken ct)
+    /// <returns>null for an unknown session; else its clock, the database's now, its events and its presence row</returns>
+    public async Task<(ClockState Clock, long ServerNow, IReadOnlyList<StoredEvent> Events, StoredPresence? Presence)?> LoadAsync(Guid sessionId, CancellationToken ct)
     {
         await using var command = database.CreateCommand(Query);
         command.Parameters.AddWithValue(sessionId);
@@ -29,23 +30,18 @@ public sealed class TimelineStore(NpgsqlDataSource database)
         using var clock = JsonDocument.Parse(reader.GetString(0));
         using var events = JsonDocument.Parse(reader.GetString(1));
         using var presence = reader.IsDBNull(2) ? null : JsonDocument.Parse(reader.GetString(2));
-        return (ReadClock(clock.RootElement), events.RootElement.EnumerateArray().Select(ReadEvent).ToList(),
+        return (ClockState.FromJson(clock.RootElement), ClockTime.ParseIso(clock.RootElement.GetProperty("server_now"))!.Value,
+            events.RootElement.EnumerateArray().Select(ReadEvent).ToList(),
             presence is null ? null : ReadPresence(presence.RootElement));
     }
-
-    private static StoredClock ReadClock(JsonElement c) => new(
-        c.GetProperty("session_id").GetGuid(), Iso.Parse(c.GetProperty("started_at")), Iso.Parse(c.GetProperty("ended_at")),
-        c.GetProperty("is_paused").GetBoolean(), c.GetProperty("total_paused_ms").GetInt64(),
-        Iso.Parse(c.GetProperty("last_state_change_at")), Iso.Parse(c.GetProperty("server_now"))!.Value,
-        c.GetProperty("elapsed_ms").GetInt64());
 
     private static StoredEvent ReadEvent(JsonElement e) => new(
         e.GetProperty("id").GetInt64(), e.GetProperty("type").GetString()!,
         e.GetProperty("reason").ValueKind == JsonValueKind.String ? e.GetProperty("reason").GetString() : null,
-        Iso.Parse(e.GetProperty("effective_at"))!.Value, Iso.Parse(e.GetProperty("created_at"))!.Value,
+        ClockTime.ParseIso(e.GetProperty("effective_at"))!.Value, ClockTime.ParseIso(e.GetProperty("created_at"))!.Value,
         e.GetProperty("source").GetString()!, e.GetProperty("details").Clone());
 
     private static StoredPresence ReadPresence(JsonElement p) => new(
         p.GetProperty("participants").EnumerateArray().Select(x => x.GetString()!).ToList(),
-        Iso.Parse(p.GetProperty("below_since")), Iso.Parse(p.GetProperty("observed_at"))!.Value, p.GetProperty("source").GetString()!);
+        ClockTime.ParseIso(p.GetProperty("below_since")), ClockTime.ParseIso(p.GetProperty("observed_at"))!.Value, p.GetProperty("source").GetString()!);
 }

@@ -138,12 +138,12 @@ public sealed partial class ClockApiTests
         yield return new TestCaseData((Func<Guid, string?>)(_ => "a.b.c")).SetName("401_NotBase64Json");
         yield return new TestCaseData((Func<Guid, string?>)(s => ClockHost.Token(s, issuedAt: DateTimeOffset.UtcNow.AddHours(-3)))).SetName("401_Expired");
         yield return new TestCaseData((Func<Guid, string?>)(s => ClockHost.Token(s, secret: "not-the-secret"))).SetName("401_WrongSecret");
-        yield return new TestCaseData((Func<Guid, string?>)(s => ClockHost.RawToken("""{"alg":"none","typ":"JWT"}""", Payload(s), null))).SetName("401_AlgNone");
-        yield return new TestCaseData((Func<Guid, string?>)(s => ClockHost.RawToken("""{"alg":"HS512","typ":"JWT"}""", Payload(s), "secret"))).SetName("401_OtherAlg");
-        yield return new TestCaseData((Func<Guid, string?>)(s => ClockHost.RawToken("""{"alg":"HS256","typ":"JWT"}""",
-            $$"""{"iss":"devkey","video":{"roomJoin":true,"room":"{{s}}"} }""", "secret"))).SetName("401_NoExpiry");
-        yield return new TestCaseData((Func<Guid, string?>)(s => ClockHost.RawToken("""{"alg":"HS256","typ":"JWT"}""",
-            Payload(s).Replace("devkey", "otherkey"), "secret"))).SetName("401_UnknownApiKey");
+        yield return new TestCaseData((Func<Guid, string?>)(s => TestTokens.Sign(Payload(s), alg: "none"))).SetName("401_AlgNone");
+        yield return new TestCaseData((Func<Guid, string?>)(s => TestTokens.Sign(Payload(s), alg: "HS512"))).SetName("401_OtherAlg");
+        yield return new TestCaseData((Func<Guid, string?>)(s => TestTokens.Sign(
+            $$"""{"iss":"devkey","video":{"roomJoin":true,"room":"{{s}}"} }"""))).SetName("401_NoExpiry");
+        yield return new TestCaseData((Func<Guid, string?>)(s => TestTokens.Sign(
+            Payload(s).Replace("devkey", "otherkey")))).SetName("401_UnknownApiKey");
         yield return new TestCaseData((Func<Guid, string?>)(s => ClockHost.Token(s)[..^2])).SetName("401_TruncatedSignature");
     }
 

@@ -1,5 +1,4 @@
 using System.Net.Http.Headers;
-using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -70,16 +69,6 @@ public sealed class ClockHost : IAsyncDisposable
     public static string TokenForRoom(string room, string secret = ApiSecret, DateTimeOffset? issuedAt = null, bool roomJoin = true) =>
         AccessToken.Create(ApiKey, secret, issuedAt ?? DateTimeOffset.UtcNow, TimeSpan.FromHours(1),
             new VideoGrants { RoomJoin = roomJoin, Room = room }, identity: "customer");
-
-    /// <summary>A JWT with any header and payload, HS256-signed with <paramref name="secret"/> (or unsigned when null).</summary>
-    public static string RawToken(string headerJson, string payloadJson, string? secret)
-    {
-        var input = B64(Encoding.UTF8.GetBytes(headerJson)) + "." + B64(Encoding.UTF8.GetBytes(payloadJson));
-        var signature = secret is null ? "" : B64(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.ASCII.GetBytes(input)));
-        return input + "." + signature;
-    }
-
-    private static string B64(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     public Task<HttpResponseMessage> GetClockAsync(Guid session) => GetAsync($"/clock/{session}", Token(session));
 

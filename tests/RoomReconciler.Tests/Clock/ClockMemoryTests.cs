@@ -1,3 +1,4 @@
+using RoomReconciler.Tests.Support;
 using RoomReconciler.Clock;
 
 namespace RoomReconciler.Tests.Clock;
@@ -6,7 +7,7 @@ namespace RoomReconciler.Tests.Clock;
 public sealed class ClockMemoryTests
 {
     /// <summary>A monotonic clock the test moves by hand (1 tick = 1 µs).</summary>
-    private sealed class ManualTime : TimeProvider
+    private sealed class ManualClock : TimeProvider
     {
         public long Now;
         public override long TimestampFrequency => 1_000_000;
@@ -14,12 +15,12 @@ public sealed class ClockMemoryTests
     }
 
     private static readonly DateTime Db = new(2026, 1, 1, 12, 0, 0, DateTimeKind.Utc);
-    private static long UnixMs(DateTime t) => ClockState.UnixMs(t)!.Value;
+    private static long UnixMs(DateTime t) => ClockTime.UnixMs(t);
 
     [Test]
     public void DatabaseClock_KeepsTheSampleWithTheSmallestErrorBound_AndRunsOnWithTheMonotonicClock()
     {
-        var time = new ManualTime();
+        var time = new ManualClock();
         var clock = new DatabaseClock(time);
         Assert.That(clock.TryGetNow(out _), Is.False, "no sample, no estimate");
 
@@ -38,7 +39,7 @@ public sealed class ClockMemoryTests
     [Test]
     public void DatabaseClock_DistrustsAnOldSample_AndForgetsOnClear()
     {
-        var time = new ManualTime();
+        var time = new ManualClock();
         var clock = new DatabaseClock(time);
         clock.AddSample(0, Db, 100);
         time.Now = (long)DatabaseClock.MaxAge.TotalMicroseconds + 1_000;
@@ -74,7 +75,7 @@ public sealed class ClockMemoryTests
         Assert.That((running with { EndedAt = 8_000 }).ElapsedMs(11_000), Is.EqualTo(6_700));
         Assert.That((running with { TotalPausedMs = 99_999 }).ElapsedMs(11_000), Is.Zero, "never negative");
         // server_now is never shown before the latest committed moment of the clock.
-        Assert.That(running.ToSnapshot(0).ServerNow, Is.EqualTo(ClockState.Iso(1_500)));
+        Assert.That(running.ToSnapshot(0).ServerNow, Is.EqualTo(ClockTime.Iso(1_500)));
     }
 
     [Test]

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Moq;
 using Npgsql;
 using RoomReconciler.Database;
+using RoomReconciler.LiveKit;
 using RoomReconciler.Reconciliation;
 using RoomReconciler.Tests.Support;
 
@@ -72,7 +73,7 @@ public sealed class BrownfieldTests
         var monitor = Mock.Of<IOptionsMonitor<ReconcilerOptions>>(m => m.CurrentValue == options);
         var liveKit = new Mock<ILiveKitRooms>();
         liveKit.Setup(l => l.ListRoomsAsync(It.IsAny<CancellationToken>()))
-            .ReturnsAsync(live.Select(id => new ListedRoom(options.RoomName(id), "RM_" + id.ToString("N")[..8], 2)).ToList());
+            .ReturnsAsync(live.Select(id => new ListedRoom(new RoomNames(options.RoomNamePrefix).For(id), "RM_" + id.ToString("N")[..8], 2)).ToList());
         liveKit.Setup(l => l.ListParticipantsAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync(new[] { "customer", "mechanic" }.Select(p =>
                 new ObservedParticipant(p, ParticipantCategory.Standard, Hidden: false, Active: true, DateTimeOffset.UtcNow.AddMinutes(-10))).ToList());

@@ -17,6 +17,15 @@ public sealed class ClockFunctionTests
 
     private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
 
+    /// <summary>A new session whose clock started <paramref name="ago"/> before the database's now, at t0.</summary>
+    private async Task<(Guid Session, DateTime T0)> StartedAsync(TimeSpan ago)
+    {
+        var session = await _db.NewSessionAsync();
+        var t0 = (await _db.NowAsync()) - ago;
+        await _db.TransitionAsync("start", session, t0);
+        return (session, t0);
+    }
+
     [Test]
     public async Task NotStarted_ElapsedIsZero()
     {
@@ -29,9 +38,7 @@ public sealed class ClockFunctionTests
     [Test]
     public async Task Running_ElapsedIsServerNowMinusStart()
     {
-        var session = await _db.NewSessionAsync();
-        var t0 = (await _db.NowAsync()) - 3 * Minute;
-        await _db.TransitionAsync("start", session, t0);
+        var (session, t0) = await StartedAsync(3 * Minute);
         var clock = await _db.GetAsync(session);
         var serverNow = clock.Time("server_now")!.Value;
         Assert.That(clock.Elapsed(), Is.EqualTo((long)(serverNow - t0).TotalMilliseconds));
@@ -41,9 +48,7 @@ public sealed class ClockFunctionTests
     [Test]
     public async Task Paused_ElapsedFreezesAtThePause()
     {
-        var session = await _db.NewSessionAsync();
-        var t0 = (await _db.NowAsync()) - 3 * Minute;
-        await _db.TransitionAsync("start", session, t0);
+        var (session, t0) = await StartedAsync(3 * Minute);
         await _db.TransitionAsync("pause", session, t0 + Minute);
         var first = await _db.GetAsync(session);
         await Task.Delay(20);
@@ -56,9 +61,7 @@ public sealed class ClockFunctionTests
     [Test]
     public async Task Ended_ElapsedStopsAtTheEnd()
     {
-        var session = await _db.NewSessionAsync();
-        var t0 = (await _db.NowAsync()) - 3 * Minute;
-        await _db.TransitionAsync("start", session, t0);
+        var (session, t0) = await StartedAsync(3 * Minute);
         await _db.TransitionAsync("pause", session, t0 + Minute);
         await _db.TransitionAsync("resume", session, t0 + 1.5 * Minute);
         var ended = await _db.TransitionAsync("end", session, t0 + 2 * Minute);
@@ -71,9 +74,7 @@ public sealed class ClockFunctionTests
     [Test]
     public async Task EndedWhilePaused_ElapsedStaysAtThePause()
     {
-        var session = await _db.NewSessionAsync();
-        var t0 = (await _db.NowAsync()) - 3 * Minute;
-        await _db.TransitionAsync("start", session, t0);
+        var (session, t0) = await StartedAsync(3 * Minute);
         await _db.TransitionAsync("pause", session, t0 + Minute);
         await _db.TransitionAsync("end", session, t0 + 2 * Minute);
         var clock = await _db.GetAsync(session);
@@ -148,9 +149,7 @@ public sealed class ClockFunctionTests
     [Test]
     public async Task EffectiveTime_BeforeTheLastChangeIsClampedToIt()
     {
-        var session = await _db.NewSessionAsync();
-        var t0 = (await _db.NowAsync()) - 3 * Minute;
-        await _db.TransitionAsync("start", session, t0);
+        var (session, t0) = await StartedAsync(3 * Minute);
         await _db.TransitionAsync("pause", session, t0 + Minute);
         var resume = await _db.TransitionAsync("resume", session, t0 - Minute);
         Assert.That(resume.Clock().Time("last_state_change_at"), Is.EqualTo(t0 + Minute));
@@ -159,18 +158,20 @@ public sealed class ClockFunctionTests
         Assert.That(events[^1].EffectiveAt, Is.EqualTo(t0 + Minute));
     }
 
-    [Test]
-    public async Task UnknownSession_AnswersSuccessFalse()
+    [TestCase("pause")]
+    [TestCase("resume")]
+    [TestCase("start")]
+    [TestCase("end")]
+    public async Task UnknownSession_AnswersSuccessFalse(string function)
     {
-        var unknown = Guid.NewGuid();
-        foreach (var function in new[] { "pause", "resume", "start", "end" })
-        {
-            var result = await _db.TransitionAsync(function, unknown, null);
-            Assert.That(result.Success(), Is.False, function);
-            Assert.That(result.GetProperty("error").GetString(), Is.EqualTo("session not found"));
-        }
-        Assert.That((await _db.GetAsync(unknown)).ValueKind, Is.EqualTo(JsonValueKind.Undefined), "get answers SQL null");
+        var result = await _db.TransitionAsync(function, Guid.NewGuid(), null);
+        Assert.That(result.Success(), Is.False, function);
+        Assert.That(result.GetProperty("error").GetString(), Is.EqualTo("session not found"));
     }
+
+    [Test]
+    public async Task UnknownSession_GetAnswersSqlNull() =>
+        Assert.That((await _db.GetAsync(Guid.NewGuid())).ValueKind, Is.EqualTo(JsonValueKind.Undefined), "get answers SQL null");
 
     [Test]
     public async Task PauseBeforeStart_ChangesNothing()
@@ -185,9 +186,7 @@ public sealed class ClockFunctionTests
     [Test]
     public async Task TwoHundredConcurrentCalls_KeepTotalPausedEqualToTheLoggedIntervals()
     {
-        var session = await _db.NewSessionAsync();
-        var t0 = (await _db.NowAsync()) - 10 * Minute;
-        await _db.TransitionAsync("start", session, t0);
+        var (session, t0) = await StartedAsync(10 * Minute);
         var random = new Random(20261124);
         var calls = Enumerable.Range(0, 200).Select(i =>
         {

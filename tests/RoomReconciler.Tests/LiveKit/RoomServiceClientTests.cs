@@ -1,3 +1,4 @@
+using RoomReconciler.Tests.Support;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
@@ -14,13 +15,13 @@ public sealed class RoomServiceClientTests
 
     private FakeLiveKit _fake = null!;
     private ServiceProvider _services = null!;
-    private ManualTime _time = null!;
+    private ManualClock _time = null!;
 
     [SetUp]
     public async Task StartFake()
     {
         _fake = await FakeLiveKit.StartAsync();
-        _time = new ManualTime(DateTimeOffset.UtcNow);
+        _time = new ManualClock(DateTimeOffset.UtcNow);
         _services = Services(_fake.Url.ToString(), _time);
     }
 

@@ -1,3 +1,4 @@
+using RoomReconciler.Tests.Support;
 using RoomReconciler.LiveKit;
 
 namespace RoomReconciler.Tests.LiveKit;
@@ -6,7 +7,7 @@ namespace RoomReconciler.Tests.LiveKit;
 public sealed class TokenTests
 {
     private static readonly DateTimeOffset Now = DateTimeOffset.FromUnixTimeSeconds(1_800_000_000);
-    private readonly ManualTime _time = new(Now);
+    private readonly ManualClock _time = new(Now);
     private TokenVerifier Verifier => new(TestTokens.ApiKey, TestTokens.Secret, _time);
 
     private static string Payload(long? exp = null, long? nbf = null, string iss = TestTokens.ApiKey) =>

@@ -13,7 +13,7 @@ public sealed class CliTests
     ];
 
     [Test]
-    public async Task Version_prints_the_version_and_exits_0()
+    public async Task Version_PrintsTheVersionAndExits0()
     {
         await using var run = await DaemonCommand.RunAsync(["--version"]);
         Assert.That(run.ExitCode, Is.Zero);
@@ -26,7 +26,7 @@ public sealed class CliTests
     [TestCase("-x")]
     [TestCase("run", "--Reconcilr:GracePeriod=00:00:05")]
     [TestCase("serve")]
-    public async Task An_unknown_flag_or_command_exits_2_with_usage(params string[] args)
+    public async Task AnUnknownFlagOrCommand_Exits2WithUsage(params string[] args)
     {
         await using var run = await DaemonCommand.RunAsync(args);
         Assert.That(run.ExitCode, Is.EqualTo(2), run.Output);
@@ -40,7 +40,7 @@ public sealed class CliTests
     [TestCase("Demo:Enable")]
     [TestCase("Log:Formats")]
     [TestCase("Management:Prot")]
-    public async Task An_unknown_key_in_a_daemon_section_is_refused_at_start_naming_it(string key)
+    public async Task AnUnknownKeyInADaemonSection_IsRefusedAtStartNamingIt(string key)
     {
         await using var run = await DaemonCommand.RunAsync(["run", .. Configuration(DaemonCommand.FreePort()), $"--{key}=1"]);
         Assert.That(run.ExitCode, Is.EqualTo(2), run.Output);
@@ -49,7 +49,7 @@ public sealed class CliTests
     }
 
     [Test]
-    public async Task An_unknown_key_from_the_environment_is_refused_too()
+    public async Task AnUnknownKeyFromTheEnvironment_IsRefusedToo()
     {
         await using var run = await DaemonCommand.RunAsync(["run", .. Configuration(DaemonCommand.FreePort())],
             new Dictionary<string, string> { ["Reconciler__PollIntervall"] = "00:00:01" });
@@ -58,7 +58,7 @@ public sealed class CliTests
     }
 
     [Test]
-    public async Task Run_waiting_for_the_database_stops_at_once_on_SIGTERM()
+    public async Task RunWaitingForTheDatabase_StopsAtOnceOnSigterm()
     {
         await using var run = DaemonCommand.Start(["run", $"--Urls=http://127.0.0.1:{DaemonCommand.FreePort()}", .. Configuration(DaemonCommand.FreePort())]);
         await Support.Eventually.Async(() => Task.FromResult(run.Output), o => o.Contains("is not available") || run.HasExited,
@@ -71,7 +71,7 @@ public sealed class CliTests
 
     [TestCase("migrate", 2)]
     [TestCase("check", 1)]
-    public async Task Migrate_and_check_without_the_database_fail_in_one_line_naming_it(string command, int exitCode)
+    public async Task MigrateAndCheckWithoutTheDatabase_FailInOneLineNamingIt(string command, int exitCode)
     {
         var port = DaemonCommand.FreePort();
         await using var run = await DaemonCommand.RunAsync([command, .. Configuration(port)]);

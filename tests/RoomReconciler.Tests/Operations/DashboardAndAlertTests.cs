@@ -27,7 +27,7 @@ public sealed partial class DashboardAndAlertTests
             .Concat(Rules.Select(r => (string)r!["expr"]!));
 
     [Test]
-    public async Task Every_queried_series_is_one_the_daemon_exports()
+    public async Task EveryQueriedSeries_IsOneTheDaemonExports()
     {
         var exported = await Exported();
         var queried = Queries().SelectMany(q => MetricName().Matches(q).Select(m => Regex.Replace(m.Value, "_(bucket|sum|count)$", ""))).ToHashSet();
@@ -40,7 +40,7 @@ public sealed partial class DashboardAndAlertTests
     [TestCase("roomreconciler_webhooks_rejected_total")]
     [TestCase("roomreconciler_livekit_errors_total")]
     [TestCase("roomreconciler_clock_stream_subscribers")]
-    public void The_dashboard_shows(string metric) =>
+    public void TheDashboard_Shows(string metric) =>
         Assert.That(Dashboard["panels"]!.AsArray().SelectMany(p => p!["targets"]!.AsArray()).Select(t => (string)t!["expr"]!), Has.Some.Contains(metric));
 
     [TestCase("roomreconciler_livekit_last_read_timestamp_seconds", "> 30")]
@@ -48,7 +48,7 @@ public sealed partial class DashboardAndAlertTests
     [TestCase("roomreconciler_reconcile_tick_duration_seconds_bucket", "> 10")]
     [TestCase("roomreconciler_webhooks_rejected_total", "> 0")]
     [TestCase("roomreconciler_sessions_max_duration_total", "> 0")]
-    public void An_alert_watches(string metric, string threshold)
+    public void AnAlert_Watches(string metric, string threshold)
     {
         var rule = Rules.SingleOrDefault(r => ((string)r!["expr"]!).Contains(metric));
         Assert.That(rule, Is.Not.Null, $"an alert on {metric}");

@@ -16,7 +16,7 @@ public sealed class KubernetesManifestTests
     private static JsonObject Daemon => Pod["containers"]!.AsArray().Single(c => (string?)c!["name"] == "roomreconciler")!.AsObject();
 
     [Test]
-    public void Every_pod_passes_Pod_Security_restricted()
+    public void EveryPod_PassesPodSecurityRestricted()
     {
         var pods = Applied.Where(d => Manifests.PodSpec(d.Doc) is not null).ToList();
         Assert.That(pods, Is.Not.Empty);
@@ -25,7 +25,7 @@ public sealed class KubernetesManifestTests
     }
 
     [Test]
-    public void The_restricted_check_refuses_what_the_standard_refuses()
+    public void TheRestrictedCheck_RefusesWhatTheStandardRefuses()
     {
         // The old manifests' pod: non-root by name only, no seccomp profile.
         var pod = Manifests.Parse("""
@@ -48,7 +48,7 @@ public sealed class KubernetesManifestTests
     }
 
     [Test]
-    public void Applying_the_folder_creates_no_Secret_and_the_example_lives_apart()
+    public void ApplyingTheFolder_CreatesNoSecretAndTheExampleLivesApart()
     {
         Assert.That(Applied.Select(d => (string?)d.Doc["kind"]), Has.None.EqualTo("Secret"));
         var secretRefs = Pod["containers"]!.AsArray().Concat(Pod["initContainers"]?.AsArray() ?? [])
@@ -58,7 +58,7 @@ public sealed class KubernetesManifestTests
     }
 
     [Test]
-    public void Every_pod_migrates_before_it_serves_and_nothing_is_a_one_shot_Job()
+    public void EveryPod_MigratesBeforeItServesAndNothingIsAOneShotJob()
     {
         var init = Pod["initContainers"]?.AsArray().Select(c => c!.AsObject()).ToList() ?? [];
         var migrate = init.SingleOrDefault(c => c["args"]?.AsArray().Select(a => (string?)a).SequenceEqual(["migrate"]) == true);
@@ -70,7 +70,7 @@ public sealed class KubernetesManifestTests
     }
 
     [Test]
-    public void The_rollout_drains_spreads_over_nodes_and_sizes_every_container()
+    public void TheRollout_DrainsSpreadsOverNodesAndSizesEveryContainer()
     {
         var preStop = Daemon["lifecycle"]?["preStop"];
         Assert.That(preStop, Is.Not.Null, "a preStop delay while endpoints stop routing here");
@@ -88,7 +88,7 @@ public sealed class KubernetesManifestTests
     }
 
     [Test]
-    public void Probes_need_no_shell_and_use_the_management_port()
+    public void Probes_NeedNoShellAndUseTheManagementPort()
     {
         var management = Applied.Single(d => (string?)d.Doc["kind"] == "ConfigMap").Doc["data"]!["Management__Port"]!.ToString();
         var port = Daemon["ports"]!.AsArray().Single(p => (string?)p!["name"] == "management")!;

@@ -81,7 +81,7 @@ public sealed partial class LateDatabaseTests
     }
 
     [Test]
-    public void Without_the_database_it_is_live_and_not_ready_saying_why()
+    public void WithoutTheDatabase_ItIsLiveAndNotReadySayingWhy()
     {
         Assert.That(_daemon.HasExited, Is.False);
         Assert.That(_livenessBefore.StatusCode, Is.EqualTo(HttpStatusCode.OK));
@@ -90,7 +90,7 @@ public sealed partial class LateDatabaseTests
     }
 
     [Test]
-    public void Each_try_is_one_warning_line_without_a_stack_trace()
+    public void EachTry_IsOneWarningLineWithoutAStackTrace()
     {
         var warnings = _linesBefore.Where(l => l.Contains(" WRN ") && l.Contains($"PostgreSQL at 127.0.0.1:{_cluster.Port}/clocks is not available")).ToList();
         Assert.That(warnings, Has.Count.GreaterThanOrEqualTo(2), string.Join("\n", _linesBefore));
@@ -99,11 +99,11 @@ public sealed partial class LateDatabaseTests
     }
 
     [Test]
-    public void It_is_ready_within_seconds_of_the_database_appearing() =>
+    public void Readiness_ComesWithinSecondsOfTheDatabaseAppearing() =>
         Assert.That(_readyAfter, Is.LessThan(TimeSpan.FromSeconds(10)));
 
     [Test]
-    public void Log_lines_carry_the_date()
+    public void LogLines_CarryTheDate()
     {
         var today = DateTime.Now.ToString("yyyy-MM-dd");
         Assert.That(_daemon.Lines.Where(l => l.Contains(" INF ") || l.Contains(" WRN ")), Is.Not.Empty.And.All.Match(@"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} [+-]\d{2}:\d{2} "));
@@ -111,7 +111,7 @@ public sealed partial class LateDatabaseTests
     }
 
     [Test]
-    public async Task Management_endpoints_answer_on_the_management_port_alone()
+    public async Task ManagementEndpoints_AnswerOnTheManagementPortAlone()
     {
         foreach (var path in new[] { "/healthz", "/readyz", "/metrics" })
         {
@@ -123,7 +123,7 @@ public sealed partial class LateDatabaseTests
     }
 
     [Test]
-    public async Task Metrics_are_the_daemons_families_in_Prometheus_naming_without_connection_details()
+    public async Task Metrics_AreTheDaemonsFamiliesInPrometheusNamingWithoutConnectionDetails()
     {
         var text = await (await GetAsync(_management + "/metrics"))!.Content.ReadAsStringAsync();
         var families = TypeLine().Matches(text).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
@@ -143,7 +143,7 @@ public sealed partial class LateDatabaseTests
     }
 
     [Test]
-    public async Task Traces_and_metrics_reach_the_OTLP_collector()
+    public async Task TracesAndMetrics_ReachTheOtlpCollector()
     {
         string[] spans = ["reconcile tick", "clock snapshot", "livekit webhook"];
         var traces = await UntilAsync(() => Task.FromResult(_otlp.Received("/v1/traces")), t => spans.All(t.Contains), "the spans at the collector");

@@ -8,7 +8,7 @@ namespace RoomReconciler.Tests.Operations;
 public sealed class MetricsIsolationTests
 {
     [Test]
-    public async Task Two_hosts_in_one_process_count_apart()
+    public async Task TwoHostsInOneProcess_CountApart()
     {
         await using var first = MetricsHost.Build();
         await using var second = MetricsHost.Build();
@@ -34,7 +34,7 @@ public sealed class MetricsIsolationTests
     }
 
     [Test]
-    public async Task Every_family_is_declared_before_its_first_sample()
+    public async Task EveryFamily_IsDeclaredBeforeItsFirstSample()
     {
         await using var host = MetricsHost.Build();
         var families = MetricsHost.Families(await host.ScrapeAsync());

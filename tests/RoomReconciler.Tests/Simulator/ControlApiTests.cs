@@ -1,3 +1,4 @@
+using RoomReconciler.Tests.Support;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text;
@@ -19,7 +20,7 @@ internal sealed class ControlApiTests : SimulatorFixture
     }
 
     [Test]
-    public async Task Join_activate_and_leave_script_the_room_that_RoomService_shows()
+    public async Task JoinActivateAndLeave_ScriptTheRoomThatRoomServiceShows()
     {
         var (joinStatus, joined) = await Control(HttpMethod.Post, "join", """{"room":"r1","identity":"alice","kind":"sip","hidden":true,"active":false}""");
         await Control(HttpMethod.Post, "join", """{"room":"r1","identity":"bob"}""");
@@ -43,7 +44,7 @@ internal sealed class ControlApiTests : SimulatorFixture
     }
 
     [Test]
-    public async Task Legacy_grants_lost_network_and_a_dead_node_can_be_driven_over_http()
+    public async Task LegacyGrantsLostNetworkAndADeadNode_CanBeDrivenOverHttp()
     {
         var (_, bot) = await Control(HttpMethod.Post, "join", """{"room":"r1","identity":"old-bot","legacy_agent":true}""");
         await Control(HttpMethod.Post, "join", """{"room":"r1","identity":"alice"}""");
@@ -64,7 +65,7 @@ internal sealed class ControlApiTests : SimulatorFixture
     }
 
     [Test]
-    public async Task Faults_calls_and_staleness_can_be_driven_over_http()
+    public async Task FaultsCallsAndStaleness_CanBeDrivenOverHttp()
     {
         var (faultStatus, _) = await Control(HttpMethod.Post, "faults", """{"kind":"unavailable","method":"ListRooms","count":1}""");
         using var faulted = await Twirp("ListRooms", "{}", TestTokens.List());
@@ -82,7 +83,7 @@ internal sealed class ControlApiTests : SimulatorFixture
     }
 
     [Test]
-    public async Task Webhook_settings_and_history_are_visible()
+    public async Task WebhookSettingsAndHistory_AreVisible()
     {
         var (status, state) = await Control(HttpMethod.Post, "webhooks", """{"enabled":false,"url":"http://127.0.0.1:9/hook"}""");
         Sim.Rooms.Join("r1", "alice");
@@ -111,7 +112,7 @@ internal sealed class ControlApiTests : SimulatorFixture
     [TestCase("POST", "staleness", """{"seconds":"abc"}""", "'seconds'")]
     [TestCase("POST", "webhooks", """{"url":"ftp://x"}""", "'url'")]
     [TestCase("POST", "webhooks/resend", "{}", "'id' is required")]
-    public async Task Bad_input_is_a_400_with_a_message(string method, string path, string body, string message)
+    public async Task BadInput_IsA400WithAMessage(string method, string path, string body, string message)
     {
         var (status, error) = await Control(new HttpMethod(method), path, body);
 
@@ -120,7 +121,7 @@ internal sealed class ControlApiTests : SimulatorFixture
     }
 
     [Test]
-    public async Task Unknown_participants_and_rooms_are_404()
+    public async Task UnknownParticipantsAndRooms_Are404()
     {
         var (leave, _) = await Control(HttpMethod.Post, "leave", """{"room":"r1","identity":"ghost"}""");
         var (activate, _) = await Control(HttpMethod.Post, "activate", """{"room":"r1","identity":"ghost"}""");
@@ -131,7 +132,7 @@ internal sealed class ControlApiTests : SimulatorFixture
     }
 
     [Test]
-    public async Task A_raw_webhook_needs_a_configured_url()
+    public async Task ARawWebhook_NeedsAConfiguredUrl()
     {
         using var response = await Http.PostAsJsonAsync("_simulator/webhooks/raw", new { body = "{}" });
 

@@ -1,3 +1,4 @@
+using RoomReconciler.Tests.Support;
 using System.Diagnostics;
 using System.Text.Json;
 using LiveKitSimulator;
@@ -9,7 +10,7 @@ internal sealed class FaultTests : SimulatorFixture
 {
     [TestCase(FaultKind.Internal, 500, "internal")]
     [TestCase(FaultKind.Unavailable, 503, "unavailable")]
-    public async Task A_counted_fault_fails_that_many_calls_of_its_method_only(FaultKind kind, int status, string code)
+    public async Task ACountedFault_FailsThatManyCallsOfItsMethodOnly(FaultKind kind, int status, string code)
     {
         Sim.Faults.Inject(kind, "ListRooms", count: 2);
 
@@ -25,7 +26,7 @@ internal sealed class FaultTests : SimulatorFixture
     }
 
     [Test]
-    public async Task Garbage_is_a_200_whose_body_is_not_json()
+    public async Task Garbage_IsA200WhoseBodyIsNotJson()
     {
         Sim.Faults.Inject(FaultKind.Garbage, "ListRooms", count: 1);
 
@@ -37,7 +38,7 @@ internal sealed class FaultTests : SimulatorFixture
     }
 
     [Test]
-    public async Task Unauthorized_is_a_plain_text_401_even_with_a_good_token()
+    public async Task Unauthorized_IsAPlainText401EvenWithAGoodToken()
     {
         Sim.Faults.Inject(FaultKind.Unauthorized, count: 1);
 
@@ -47,7 +48,7 @@ internal sealed class FaultTests : SimulatorFixture
     }
 
     [Test]
-    public async Task A_hang_without_delay_never_answers_until_the_client_gives_up()
+    public async Task AHangWithoutDelay_NeverAnswersUntilTheClientGivesUp()
     {
         Sim.Faults.Inject(FaultKind.Hang, "ListRooms");
         using var impatient = new HttpClient { BaseAddress = Http.BaseAddress, Timeout = TimeSpan.FromMilliseconds(300) };
@@ -61,7 +62,7 @@ internal sealed class FaultTests : SimulatorFixture
     }
 
     [Test]
-    public async Task A_hang_with_a_delay_answers_normally_after_it()
+    public async Task AHangWithADelay_AnswersNormallyAfterIt()
     {
         Sim.Faults.Inject(FaultKind.Hang, "ListRooms", count: 1, delay: TimeSpan.FromMilliseconds(300));
         var watch = Stopwatch.StartNew();
@@ -73,7 +74,7 @@ internal sealed class FaultTests : SimulatorFixture
     }
 
     [Test]
-    public async Task A_fault_for_all_methods_lasts_until_cleared_and_a_method_fault_takes_precedence()
+    public async Task AFaultForAllMethods_LastsUntilClearedAndAMethodFaultTakesPrecedence()
     {
         Sim.Faults.Inject(FaultKind.Unavailable);
         Sim.Faults.Inject(FaultKind.Internal, "ListParticipants");

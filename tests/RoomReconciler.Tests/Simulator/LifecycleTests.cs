@@ -1,3 +1,4 @@
+using RoomReconciler.Tests.Support;
 using System.Text.Json;
 using LiveKitSimulator;
 using NUnit.Framework;
@@ -39,7 +40,7 @@ internal sealed class LifecycleTests : SimulatorFixture
     private string[] Events() => Sim.Webhooks.History.Select(d => $"{d.Event}:{d.Participant?.Identity}").ToArray();
 
     [Test]
-    public async Task Legacy_agent_and_recorder_grants_are_dependent_like_their_kinds()
+    public async Task LegacyAgentAndRecorderGrants_AreDependentLikeTheirKinds()
     {
         Sim.Rooms.Join("r1", "customer");
         Sim.Rooms.Join("r1", "old-bot", new JoinOptions { LegacyAgent = true });
@@ -57,7 +58,7 @@ internal sealed class LifecycleTests : SimulatorFixture
     }
 
     [Test]
-    public async Task Joining_then_joined_then_active_sends_participant_joined_only_at_active()
+    public async Task JoiningThenJoinedThenActive_SendsParticipantJoinedOnlyAtActive()
     {
         Sim.Rooms.Join("r1", "bob", active: false);
         Assert.That(await NumParticipants("r1"), Is.EqualTo(1), "JOINING is counted");
@@ -72,7 +73,7 @@ internal sealed class LifecycleTests : SimulatorFixture
     }
 
     [Test]
-    public async Task A_participant_that_never_reaches_active_is_removed_after_the_join_timeout()
+    public async Task AParticipantThatNeverReachesActive_IsRemovedAfterTheJoinTimeout()
     {
         Sim.Rooms.Join("r1", "customer");
         Sim.Rooms.Join("r1", "bob", active: false);
@@ -89,7 +90,7 @@ internal sealed class LifecycleTests : SimulatorFixture
     }
 
     [Test]
-    public void A_signal_close_before_ice_removes_a_joining_participant_at_once()
+    public void ASignalCloseBeforeIce_RemovesAJoiningParticipantAtOnce()
     {
         Sim.Rooms.Join("r1", "bob", active: false);
 
@@ -101,7 +102,7 @@ internal sealed class LifecycleTests : SimulatorFixture
     }
 
     [Test]
-    public async Task An_unclean_disconnect_stays_active_until_the_timeout_then_leaves_with_connection_timeout()
+    public async Task AnUncleanDisconnect_StaysActiveUntilTheTimeoutThenLeavesWithConnectionTimeout()
     {
         Sim.Rooms.Join("r1", "customer");
         Sim.Rooms.Join("r1", "mechanic");
@@ -122,7 +123,7 @@ internal sealed class LifecycleTests : SimulatorFixture
     }
 
     [Test]
-    public async Task Webhooks_are_dropped_when_the_room_queue_is_full_or_an_event_waited_too_long()
+    public async Task Webhooks_AreDroppedWhenTheRoomQueueIsFullOrAnEventWaitedTooLong()
     {
         Sim.Options.WebhookQueueLimit = 2;
         Sim.Options.WebhookMaxQueueWait = TimeSpan.FromMilliseconds(300);
@@ -142,7 +143,7 @@ internal sealed class LifecycleTests : SimulatorFixture
     }
 
     [Test]
-    public async Task With_psrpc_ListParticipants_of_a_room_no_node_hosts_is_unavailable()
+    public async Task WithPsrpcListParticipantsOfARoomNoNodeHosts_IsUnavailable()
     {
         Sim.Options.PsrpcListParticipants = true;
         Sim.Rooms.Join("live", "alice");
@@ -157,7 +158,7 @@ internal sealed class LifecycleTests : SimulatorFixture
     }
 
     [Test]
-    public async Task A_dead_nodes_rooms_stay_listed_with_active_participants_and_send_nothing()
+    public async Task ADeadNodesRooms_StayListedWithActiveParticipantsAndSendNothing()
     {
         Sim.Rooms.Join("r1", "customer");
         Sim.Rooms.Join("r1", "mechanic", active: false);
@@ -201,7 +202,7 @@ internal sealed class DateHeaderTests : SimulatorFixture
     protected override TimeProvider Clock() => clock;
 
     [Test]
-    public async Task Every_answer_carries_the_simulated_servers_time()
+    public async Task EveryAnswer_CarriesTheSimulatedServersTime()
     {
         using var response = await Twirp("ListRooms", "{}", null);
 

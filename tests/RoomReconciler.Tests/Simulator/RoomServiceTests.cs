@@ -1,3 +1,4 @@
+using RoomReconciler.Tests.Support;
 using System.Text.Json;
 using LiveKitSimulator;
 using NUnit.Framework;
@@ -33,7 +34,7 @@ internal sealed class RoomServiceTests : SimulatorFixture
     private static string[] Keys(JsonElement element) => element.EnumerateObject().Select(p => p.Name).ToArray();
 
     [Test]
-    public async Task ListRooms_answers_protojson_with_proto_names_every_field_and_int64_as_strings()
+    public async Task ListRooms_AnswersProtojsonWithProtoNamesEveryFieldAndInt64AsStrings()
     {
         Sim.Rooms.Join("r1", "alice");
 
@@ -67,7 +68,7 @@ internal sealed class RoomServiceTests : SimulatorFixture
     }
 
     [Test]
-    public async Task ListParticipants_answers_every_ParticipantInfo_field_with_joined_time_from_the_clock()
+    public async Task ListParticipants_AnswersEveryParticipantInfoFieldWithJoinedTimeFromTheClock()
     {
         Sim.Rooms.Join("r1", "agent-1", ParticipantKind.Agent, hidden: true, active: false);
 
@@ -96,7 +97,7 @@ internal sealed class RoomServiceTests : SimulatorFixture
     }
 
     [Test]
-    public async Task ListRooms_filters_by_names_and_treats_omitted_or_empty_names_as_all()
+    public async Task ListRooms_FiltersByNamesAndTreatsOmittedOrEmptyNamesAsAll()
     {
         foreach (var name in new[] { "a", "b", "c" }) Sim.Rooms.Join(name, "alice");
 
@@ -110,7 +111,7 @@ internal sealed class RoomServiceTests : SimulatorFixture
     }
 
     [Test]
-    public async Task ListParticipants_of_an_unknown_room_is_empty_by_default()
+    public async Task ListParticipantsOfAnUnknownRoom_IsEmptyByDefault()
     {
         var participants = await ListParticipants("nowhere");
 
@@ -118,7 +119,7 @@ internal sealed class RoomServiceTests : SimulatorFixture
     }
 
     [Test]
-    public async Task ListParticipants_of_an_unknown_room_is_unavailable_with_psrpc()
+    public async Task ListParticipantsOfAnUnknownRoom_IsUnavailableWithPsrpc()
     {
         Sim.Options.PsrpcListParticipants = true;
 
@@ -128,7 +129,7 @@ internal sealed class RoomServiceTests : SimulatorFixture
     }
 
     [Test]
-    public async Task GetParticipant_finds_by_identity_and_answers_not_found_otherwise()
+    public async Task GetParticipant_FindsByIdentityAndAnswersNotFoundOtherwise()
     {
         var alice = Sim.Rooms.Join("r1", "alice");
 
@@ -140,7 +141,7 @@ internal sealed class RoomServiceTests : SimulatorFixture
     }
 
     [Test]
-    public async Task RemoveParticipant_kicks_with_PARTICIPANT_REMOVED_and_answers_not_found_the_second_time()
+    public async Task RemoveParticipant_KicksWithParticipantRemovedAndAnswersNotFoundTheSecondTime()
     {
         Sim.Rooms.Join("r1", "alice");
         Sim.Rooms.Join("r1", "bob");
@@ -156,7 +157,7 @@ internal sealed class RoomServiceTests : SimulatorFixture
     }
 
     [Test]
-    public async Task DeleteRoom_removes_the_room_and_answers_not_found_for_an_unknown_one()
+    public async Task DeleteRoom_RemovesTheRoomAndAnswersNotFoundForAnUnknownOne()
     {
         Sim.Rooms.Join("r1", "alice");
 
@@ -170,7 +171,7 @@ internal sealed class RoomServiceTests : SimulatorFixture
     }
 
     [Test]
-    public async Task CreateRoom_accepts_camelCase_int64_strings_and_unknown_fields()
+    public async Task CreateRoom_AcceptsCamelCaseInt64StringsAndUnknownFields()
     {
         var room = await TwirpOk("CreateRoom",
             """{"name":"r9","emptyTimeout":"60","departure_timeout":5,"maxParticipants":2,"somethingNew":{"x":1}}""", TestTokens.Create());
@@ -187,7 +188,7 @@ internal sealed class RoomServiceTests : SimulatorFixture
 
     [TestCase("application/json; charset=UTF-8")]
     [TestCase("APPLICATION/JSON")]
-    public async Task Content_type_is_matched_without_case_and_parameters(string contentType)
+    public async Task ContentType_IsMatchedWithoutCaseAndParameters(string contentType)
     {
         using var response = await Twirp("ListRooms", "{}", TestTokens.List(), contentType);
 
@@ -195,7 +196,7 @@ internal sealed class RoomServiceTests : SimulatorFixture
     }
 
     [Test]
-    public async Task Other_content_types_are_bad_route()
+    public async Task OtherContentTypes_AreBadRoute()
     {
         using var response = await Twirp("ListRooms", "{}", TestTokens.List(), "text/plain");
 
@@ -204,7 +205,7 @@ internal sealed class RoomServiceTests : SimulatorFixture
     }
 
     [Test]
-    public async Task Protobuf_requests_get_a_twirp_error_since_only_json_is_simulated()
+    public async Task ProtobufRequests_GetATwirpErrorSinceOnlyJsonIsSimulated()
     {
         using var response = await Twirp("ListRooms", "", TestTokens.List(), "application/protobuf");
 
@@ -212,7 +213,7 @@ internal sealed class RoomServiceTests : SimulatorFixture
     }
 
     [Test]
-    public async Task A_method_other_than_POST_is_bad_route()
+    public async Task AMethodOtherThanPost_IsBadRoute()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "twirp/livekit.RoomService/ListRooms");
         request.Headers.Add("Authorization", "Bearer " + TestTokens.List());
@@ -222,7 +223,7 @@ internal sealed class RoomServiceTests : SimulatorFixture
     }
 
     [Test]
-    public async Task An_unknown_method_is_bad_route()
+    public async Task AnUnknownMethod_IsBadRoute()
     {
         using var response = await Twirp("ListEverything", "{}", TestTokens.List());
 
@@ -232,7 +233,7 @@ internal sealed class RoomServiceTests : SimulatorFixture
     [TestCase("")]
     [TestCase("{\"names\":")]
     [TestCase("{\"names\":\"a\"}")]
-    public async Task A_body_that_does_not_decode_is_malformed(string body)
+    public async Task ABodyThatDoesNotDecode_IsMalformed(string body)
     {
         using var response = await Twirp("ListRooms", body, TestTokens.List());
 
@@ -240,7 +241,7 @@ internal sealed class RoomServiceTests : SimulatorFixture
     }
 
     [Test]
-    public async Task Calls_are_counted_per_method()
+    public async Task Calls_AreCountedPerMethod()
     {
         await ListRooms();
         await ListRooms();

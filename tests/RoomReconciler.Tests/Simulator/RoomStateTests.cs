@@ -1,3 +1,4 @@
+using RoomReconciler.Tests.Support;
 using LiveKitSimulator;
 using NUnit.Framework;
 
@@ -15,7 +16,7 @@ internal sealed class RoomStateTests : SimulatorFixture
     private string[] Events() => Sim.Webhooks.History.Select(d => $"{d.Event}:{d.Participant?.Identity}").ToArray();
 
     [Test]
-    public async Task Num_participants_excludes_agents_and_egress_and_counts_hidden_joining_sip_and_ingress()
+    public async Task NumParticipants_ExcludesAgentsAndEgressAndCountsHiddenJoiningSipAndIngress()
     {
         Sim.Rooms.Join("r1", "customer");
         Sim.Rooms.Join("r1", "observer", hidden: true);
@@ -30,7 +31,7 @@ internal sealed class RoomStateTests : SimulatorFixture
     }
 
     [Test]
-    public async Task A_stale_count_lags_until_the_refresh_interval_while_ListParticipants_is_exact()
+    public async Task AStaleCount_LagsUntilTheRefreshIntervalWhileListParticipantsIsExact()
     {
         Sim.SetNumParticipantsStaleness(TimeSpan.FromSeconds(5));
         Sim.Rooms.Join("r1", "alice");
@@ -53,7 +54,7 @@ internal sealed class RoomStateTests : SimulatorFixture
     }
 
     [Test]
-    public async Task A_same_identity_join_replaces_the_participant_with_a_new_sid_and_webhooks_in_order()
+    public async Task ASameIdentityJoin_ReplacesTheParticipantWithANewSidAndWebhooksInOrder()
     {
         var first = Sim.Rooms.Join("r1", "alice");
         var second = Sim.Rooms.Join("r1", "alice");
@@ -73,7 +74,7 @@ internal sealed class RoomStateTests : SimulatorFixture
     }
 
     [Test]
-    public void Replacing_a_participant_that_never_became_active_aborts_it_and_the_newcomer_joins_when_active()
+    public void ReplacingAParticipantThatNeverBecameActive_AbortsItAndTheNewcomerJoinsWhenActive()
     {
         Sim.Rooms.Join("r1", "alice", active: false);
         Sim.Rooms.Join("r1", "alice", active: false);
@@ -85,7 +86,7 @@ internal sealed class RoomStateTests : SimulatorFixture
     }
 
     [Test]
-    public async Task The_room_closes_departure_timeout_after_the_last_participant_leaves()
+    public async Task TheRoom_ClosesDepartureTimeoutAfterTheLastParticipantLeaves()
     {
         Sim.Rooms.Join("r1", "alice");
         Sim.Rooms.Join("r1", "bot", ParticipantKind.Agent);
@@ -103,7 +104,7 @@ internal sealed class RoomStateTests : SimulatorFixture
     }
 
     [Test]
-    public async Task A_rejoin_within_departure_timeout_keeps_the_room()
+    public async Task ARejoinWithinDepartureTimeout_KeepsTheRoom()
     {
         var room = Sim.Rooms.Join("r1", "alice");
         Sim.Rooms.Leave("r1", "alice");
@@ -118,7 +119,7 @@ internal sealed class RoomStateTests : SimulatorFixture
     }
 
     [Test]
-    public async Task A_room_nobody_joins_closes_after_its_own_empty_timeout()
+    public async Task ARoomNobodyJoins_ClosesAfterItsOwnEmptyTimeout()
     {
         Sim.Rooms.Create("r1", emptyTimeout: TimeSpan.FromMilliseconds(200));
 
@@ -128,7 +129,7 @@ internal sealed class RoomStateTests : SimulatorFixture
     }
 
     [Test]
-    public void Joined_time_comes_from_the_clock_and_states_move_on_request()
+    public void JoinedTime_ComesFromTheClockAndStatesMoveOnRequest()
     {
         clock.Advance(TimeSpan.FromSeconds(30));
         var joining = Sim.Rooms.Join("r1", "alice", active: false);

@@ -1,3 +1,4 @@
+using RoomReconciler.Tests.Support;
 using System.Collections.Concurrent;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
@@ -13,61 +14,6 @@ using Microsoft.Extensions.Logging;
 using NUnit.Framework;
 
 namespace RoomReconciler.Tests.Simulator;
-
-/// <summary>Mints and checks HS256 tokens for the tests, independently of the simulator's own JWT code.</summary>
-internal static class TestTokens
-{
-    public const string Key = "devkey";
-    public const string Secret = "secret";
-
-    public static string Mint(object? video, string key = Key, string secret = Secret, TimeSpan? expiresIn = null,
-        TimeSpan? notBeforeIn = null, bool withExp = true, string alg = "HS256")
-    {
-        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var claims = new JsonObject { ["iss"] = key, ["iat"] = now, ["nbf"] = now + (long)(notBeforeIn ?? TimeSpan.Zero).TotalSeconds };
-        if (withExp) claims["exp"] = now + (long)(expiresIn ?? TimeSpan.FromMinutes(10)).TotalSeconds;
-        if (video is not null) claims["video"] = JsonSerializer.SerializeToNode(video);
-        var signingInput = B64Url(JsonSerializer.SerializeToUtf8Bytes(new { alg, typ = "JWT" })) + "." + B64Url(Encoding.UTF8.GetBytes(claims.ToJsonString()));
-        return signingInput + "." + B64Url(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.ASCII.GetBytes(signingInput)));
-    }
-
-    public static string List() => Mint(new { roomList = true });
-
-    public static string Admin(string room) => Mint(new { roomAdmin = true, room });
-
-    public static string Create() => Mint(new { roomCreate = true });
-
-    /// <summary>The claims when the signature verifies with <paramref name="secret"/>, else null.</summary>
-    public static JsonElement? Verify(string token, string secret = Secret)
-    {
-        var parts = token.Split('.');
-        if (parts.Length != 3) return null;
-        var expected = B64Url(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.ASCII.GetBytes(parts[0] + "." + parts[1])));
-        if (expected != parts[2]) return null;
-        var header = JsonDocument.Parse(FromB64Url(parts[0])).RootElement;
-        if (header.GetProperty("alg").GetString() != "HS256") return null;
-        return JsonDocument.Parse(FromB64Url(parts[1])).RootElement;
-    }
-
-    private static string B64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-    private static byte[] FromB64Url(string s)
-    {
-        s = s.Replace('-', '+').Replace('_', '/');
-        return Convert.FromBase64String(s + new string('=', (4 - s.Length % 4) % 4));
-    }
-}
-
-/// <summary>A clock the test moves by hand; timers still run on real time.</summary>
-internal sealed class ManualClock : TimeProvider
-{
-    /// <summary>Starts near the real time, so tokens minted with the real time stay valid, at a known millisecond.</summary>
-    public DateTimeOffset Now { get; set; } = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()).AddMilliseconds(123);
-
-    public override DateTimeOffset GetUtcNow() => Now;
-
-    public void Advance(TimeSpan by) => Now += by;
-}
 
 /// <summary>A webhook receiver over real HTTP that records the raw requests and answers scripted statuses.</summary>
 internal sealed class WebhookSink : IAsyncDisposable

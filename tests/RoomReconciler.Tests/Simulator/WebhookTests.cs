@@ -1,3 +1,4 @@
+using RoomReconciler.Tests.Support;
 using System.Security.Cryptography;
 using System.Text.Json;
 using LiveKitSimulator;
@@ -28,7 +29,7 @@ internal sealed class WebhookTests : SimulatorFixture
     public async Task StopSink() => await sink.DisposeAsync();
 
     [Test]
-    public async Task Every_webhook_is_signed_over_the_exact_body_bytes()
+    public async Task EveryWebhook_IsSignedOverTheExactBodyBytes()
     {
         Sim.Rooms.Join("r1", "alice");
 
@@ -55,7 +56,7 @@ internal sealed class WebhookTests : SimulatorFixture
     }
 
     [Test]
-    public async Task Bodies_are_default_protojson_camelCase_with_zero_values_omitted()
+    public async Task Bodies_AreDefaultProtojsonCamelCaseWithZeroValuesOmitted()
     {
         Sim.Rooms.Join("r1", "alice");
         Sim.Rooms.Join("r1", "bot", ParticipantKind.Agent);
@@ -84,7 +85,7 @@ internal sealed class WebhookTests : SimulatorFixture
     }
 
     [Test]
-    public async Task Events_of_one_room_arrive_in_order_and_failures_are_retried()
+    public async Task EventsOfOneRoom_ArriveInOrderAndFailuresAreRetried()
     {
         sink.Statuses.Enqueue(503);
         sink.Statuses.Enqueue(429);
@@ -107,7 +108,7 @@ internal sealed class WebhookTests : SimulatorFixture
     [TestCase(400)]
     [TestCase(401)]
     [TestCase(501)]
-    public async Task Other_client_errors_and_501_are_not_retried(int status)
+    public async Task OtherClientErrorsAnd501_AreNotRetried(int status)
     {
         sink.Statuses.Enqueue(status);
         Sim.Rooms.Create("r1");
@@ -120,7 +121,7 @@ internal sealed class WebhookTests : SimulatorFixture
     }
 
     [Test]
-    public async Task Persistent_failures_give_up_after_the_retries()
+    public async Task PersistentFailures_GiveUpAfterTheRetries()
     {
         for (var i = 0; i < 5; i++) sink.Statuses.Enqueue(500);
         Sim.Rooms.Create("r1");
@@ -132,7 +133,7 @@ internal sealed class WebhookTests : SimulatorFixture
     }
 
     [Test]
-    public async Task Connection_errors_are_retried_then_fail()
+    public async Task ConnectionErrors_AreRetriedThenFail()
     {
         Sim.Webhooks.Url = "http://127.0.0.1:1/hook";
         Sim.Rooms.Create("r1");
@@ -144,7 +145,7 @@ internal sealed class WebhookTests : SimulatorFixture
     }
 
     [Test]
-    public async Task Switched_off_webhooks_are_recorded_but_not_sent()
+    public async Task SwitchedOffWebhooks_AreRecordedButNotSent()
     {
         Sim.Webhooks.Enabled = false;
         Sim.Rooms.Join("r1", "alice");
@@ -156,7 +157,7 @@ internal sealed class WebhookTests : SimulatorFixture
     }
 
     [Test]
-    public async Task Resend_delivers_a_duplicate_with_the_same_id_and_bytes()
+    public async Task Resend_DeliversADuplicateWithTheSameIdAndBytes()
     {
         Sim.Rooms.Join("r1", "alice");
         await Sim.Webhooks.WhenIdleAsync();
@@ -172,7 +173,7 @@ internal sealed class WebhookTests : SimulatorFixture
     }
 
     [Test]
-    public async Task Raw_bodies_go_out_signed_as_asked()
+    public async Task RawBodies_GoOutSignedAsAsked()
     {
         const string body = """{"event":"participant_left","id":"EV_crafted"}""";
         sink.Statuses.Enqueue(401);

@@ -1,0 +1,3 @@
+namespace RoomReconciler.Clock;
+
+public enum ClockAccessVerdict { Allowed, Unauthenticated, Forbidden }

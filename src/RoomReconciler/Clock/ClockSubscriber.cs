@@ -1,0 +1,43 @@
+using System.Threading.Channels;
+
+namespace RoomReconciler.Clock;
+
+/// <summary>One stream's mailbox: the newest entry offered (by version) and a doorbell that holds at most one ring.</summary>
+public sealed class ClockSubscriber(Guid sessionId)
+{
+    private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private ClockEntry? _latest;
+    private int _heartbeatDue;
+
+    public Guid SessionId { get; } = sessionId;
+
+    public ClockEntry? Latest => Volatile.Read(ref _latest);
+
+    /// <summary>Keeps the entry if it is newer than the one held; older offers (a load overtaken by a change) are dropped.</summary>
+    public void Offer(ClockEntry entry)
+    {
+        while (true)
+        {
+            var held = Volatile.Read(ref _latest);
+            if (held is not null && held.Version >= entry.Version) return;
+            if (Interlocked.CompareExchange(ref _latest, entry, held) == held) break;
+        }
+        _doorbell.Writer.TryWrite(true);
+    }
+
+    public void RingHeartbeat()
+    {
+        Volatile.Write(ref _heartbeatDue, 1);
+        _doorbell.Writer.TryWrite(true);
+    }
+
+    /// <summary>True once, after each ring of the heartbeat timer.</summary>
+    public bool TakeHeartbeat() => Interlocked.Exchange(ref _heartbeatDue, 0) == 1;
+
+    /// <summary>Waits for a ring (a newer entry or a heartbeat).</summary>
+    public async ValueTask WaitAsync(CancellationToken cancellationToken)
+    {
+        await _doorbell.Reader.ReadAsync(cancellationToken);
+    }
+}
