@@ -27,7 +27,7 @@ public sealed class ClockAccess
     {
         _required = options.Value.RequireToken;
         _verifier = new TokenVerifier(liveKit.Value.ApiKey!, liveKit.Value.ApiSecret!, time);
-        _rooms = new RoomNames(rooms.Value.RoomNamePrefix);
+        _rooms = rooms.Value.Rooms();
         _time = time;
     }
 

@@ -57,7 +57,7 @@ public sealed class ClockReconciler(
             async (i, token) =>
             {
                 var reading = sessions[i];
-                var roomName = settings.RoomName(reading.Session.Id);
+                var roomName = settings.Rooms().For(reading.Session.Id);
                 rooms.TryGetValue(roomName, out var room);
                 if (room is null && reading.Session.StartedAt is null) return; // nothing to start, nothing to stop
                 if (room is null)
@@ -90,7 +90,7 @@ public sealed class ClockReconciler(
     /// </summary>
     private static HashSet<Guid> ToVerify(IReadOnlyList<SessionReading> sessions, Dictionary<string, ListedRoom> rooms, ReconcilerOptions settings)
     {
-        var listed = sessions.Where(r => rooms.ContainsKey(settings.RoomName(r.Session.Id))).ToList();
+        var listed = sessions.Where(r => rooms.ContainsKey(settings.Rooms().For(r.Session.Id))).ToList();
         var quota = (listed.Count + VerifyEveryTicks - 1) / VerifyEveryTicks;
         return listed.OrderBy(r => r.Session.ObservedAt ?? DateTimeOffset.MinValue).ThenBy(r => r.Session.Id)
             .Take(quota).Select(r => r.Session.Id).ToHashSet();
@@ -113,7 +113,7 @@ public sealed class ClockReconciler(
         if (sessions.Count == 0) return new RoomResult([], null, clock);
         var reading = sessions[0];
         var settings = options.CurrentValue;
-        var observed = await ObserveAsync(settings.RoomName(request.SessionId), ct);
+        var observed = await ObserveAsync(settings.Rooms().For(request.SessionId), ct);
         if (request.ActiveHint is { } hint && observed.IsKnown) observed = new RoomObservation(observed.Participants!.Select(hint.ApplyTo).ToList());
         // The listing fields stay as stored: only a poll's ListRooms may say the room changed.
         var decision = Decide(reading, observed, clock, DecisionRules.From(settings), null, request.DropHint)

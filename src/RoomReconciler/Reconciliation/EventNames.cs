@@ -21,6 +21,8 @@ public static class EventNames
 
     public static ClockTransition Transition(string name) => ValueOf(Transitions, name);
 
+    public static ClockSource Source(string name) => ValueOf(Sources, name);
+
     public static ApplyOutcome Outcome(string name) => ValueOf(Outcomes, name);
 
     private static string NameOf<T>((T Value, string Name)[] words, T value) where T : struct, Enum =>

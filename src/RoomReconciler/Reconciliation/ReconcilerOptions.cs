@@ -1,4 +1,5 @@
 using RoomReconciler.Hosting;
+using RoomReconciler.LiveKit;
 
 namespace RoomReconciler.Reconciliation;
 
@@ -49,5 +50,6 @@ public sealed class ReconcilerOptions : IKeyedOptions
             yield return "Reconciler:RoomNamePrefix is longer than 200 characters";
     }
 
-    public string RoomName(Guid sessionId) => RoomNamePrefix + sessionId.ToString("D");
+    /// <summary>Room names of sessions, both ways. A method, not a property, so that it is no configuration key.</summary>
+    public RoomNames Rooms() => new(RoomNamePrefix);
 }

@@ -21,7 +21,7 @@ public sealed class TransitionLog(IOptionsMonitor<ReconcilerOptions> options, Re
                 if (capped) metrics.MaxDurationEnd();
                 log.Log(capped ? LogLevel.Warning : LogLevel.Information,
                     "Clock {Transition} session={SessionId} room={Room} {From} -> {To} effective={EffectiveAt:yyyy-MM-ddTHH:mm:ss.fffZ} lag_ms={LagMs} reason={Reason} source={Source}",
-                    name, t.SessionId, options.CurrentValue.RoomName(t.SessionId), From(transition), To(transition), t.EffectiveAt?.UtcDateTime,
+                    name, t.SessionId, options.CurrentValue.Rooms().For(t.SessionId), From(transition), To(transition), t.EffectiveAt?.UtcDateTime,
                     (long)((t.CreatedAt - t.EffectiveAt) ?? TimeSpan.Zero).TotalMilliseconds, t.Reason, EventNames.Of(source));
             }
             else if (t.Outcome is ApplyOutcome.Stale or ApplyOutcome.Rejected)

@@ -14,7 +14,7 @@ public sealed class WebhookReconcileHandler(RoomQueue queue, IOptionsMonitor<Rec
         var emptied = evt.Event is WebhookEventNames.ParticipantLeft or WebhookEventNames.ParticipantConnectionAborted
             or WebhookEventNames.RoomFinished;
         if ((emptied || evt.Event == WebhookEventNames.ParticipantJoined)
-            && SessionOf(evt.Room?.Name, options.CurrentValue.RoomNamePrefix) is { } sessionId)
+            && options.CurrentValue.Rooms().SessionOf(evt.Room?.Name) is { } sessionId)
         {
             // createdAt is whole seconds, so the drop happened before createdAt + 1 s; the decision also caps it at now,
             // which is within milliseconds of the drop when the webhook came straight away.
@@ -28,10 +28,4 @@ public sealed class WebhookReconcileHandler(RoomQueue queue, IOptionsMonitor<Rec
         }
         return ValueTask.CompletedTask;
     }
-
-    /// <summary>The session of a room named prefix + lower-case canonical UUID; null for rooms that are not ours.</summary>
-    public static Guid? SessionOf(string? room, string prefix) =>
-        room is not null && room.StartsWith(prefix, StringComparison.Ordinal)
-        && Guid.TryParseExact(room.AsSpan(prefix.Length), "D", out var id) && room[prefix.Length..] == id.ToString("D")
-            ? id : null;
 }

@@ -31,13 +31,13 @@ public static class TimelineBuilder
             long? droppedAt = null;
             switch (e.Type)
             {
-                case "started":
+                case ClockTransition.Started:
                     runningSince ??= at;
                     break;
-                case "paused":
+                case ClockTransition.Paused:
                     if (runningSince is { } r) { running.Add(Interval(r, at, false)); runningSince = null; }
                     pausedBy = e;
-                    if (e.Reason == ClockDecider.ReasonPaused && e.Source != "api")
+                    if (e.Reason == ClockDecider.ReasonPaused && e.Source != ClockSource.Api)
                     {
                         // The reconciler pauses at (drop + grace); the drop is never before the previous transition.
                         var dropped = at - grace;
@@ -46,7 +46,7 @@ public static class TimelineBuilder
                         graces.Add(new GracePeriod(ClockTime.Iso(dropped), ClockTime.Iso(at), at - dropped, "paused", e.Participants ?? []));
                     }
                     break;
-                case "resumed":
+                case ClockTransition.Resumed:
                     if (pausedBy is { } pb)
                     {
                         paused.Add(Interval(pb.EffectiveAt, at, false, pb.Reason, pb.Source, e.Reason));
@@ -55,7 +55,7 @@ public static class TimelineBuilder
                     }
                     runningSince = at;
                     break;
-                case "ended":
+                case ClockTransition.Ended:
                     if (runningSince is { } r2) running.Add(Interval(r2, at, false, endReason: e.Reason));
                     if (pausedBy is { } pb2) paused.Add(Interval(pb2.EffectiveAt, at, false, pb2.Reason, pb2.Source, e.Reason));
                     runningSince = null;
@@ -90,17 +90,17 @@ public static class TimelineBuilder
         var consistent = running.Sum(r => r.Ms) == billed && resumedPausedMs == clock.TotalPausedMs;
 
         return new SessionTimeline(
-            clock.SessionId, new RoomNames(rules.RoomNamePrefix).For(clock.SessionId), ClockTime.Iso(now), ClockTime.Iso(clock.StartedAt), ClockTime.Iso(clock.EndedAt),
+            clock.SessionId, rules.Rooms().For(clock.SessionId), ClockTime.Iso(now), ClockTime.Iso(clock.StartedAt), ClockTime.Iso(clock.EndedAt),
             clock.IsPaused, clock.TotalPausedMs, billed, clock.StartedAt is null ? null : ClockTime.Iso(end),
             grace, rules.MinParticipants, consistent,
-            events.Select(e => new TimelineEvent(e.Id, e.Type, e.Reason, ClockTime.Iso(e.EffectiveAt), ClockTime.Iso(e.CreatedAt),
-                e.CreatedAt - e.EffectiveAt, e.Source, e.Details)).ToList(),
+            events.Select(e => new TimelineEvent(e.Id, EventNames.Of(e.Type), e.Reason, ClockTime.Iso(e.EffectiveAt), ClockTime.Iso(e.CreatedAt),
+                e.CreatedAt - e.EffectiveAt, EventNames.Of(e.Source), e.Details)).ToList(),
             running, paused, graces, people.Finish(end, open),
-            presence is null ? null : new PresenceRow(presence.Participants, ClockTime.Iso(presence.BelowSince), ClockTime.Iso(presence.ObservedAt), presence.Source));
+            presence is null ? null : new PresenceRow(presence.Participants, ClockTime.Iso(presence.BelowSince), ClockTime.Iso(presence.ObservedAt), EventNames.Of(presence.Source)));
     }
 
-    private static TimelineInterval Interval(long from, long to, bool open, string? reason = null, string? source = null, string? endReason = null) =>
-        new(ClockTime.Iso(from), ClockTime.Iso(to), Math.Max(0, to - from), open, reason, source, endReason);
+    private static TimelineInterval Interval(long from, long to, bool open, string? reason = null, ClockSource? source = null, string? endReason = null) =>
+        new(ClockTime.Iso(from), ClockTime.Iso(to), Math.Max(0, to - from), open, reason, source is { } s ? EventNames.Of(s) : null, endReason);
 
     /// <summary>Each identity's stretches of presence, from the identities recorded at each transition.</summary>
     private sealed class PresenceTracker

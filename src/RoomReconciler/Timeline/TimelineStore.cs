@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Npgsql;
 using RoomReconciler.Clock;
+using RoomReconciler.Reconciliation;
 
 namespace RoomReconciler.Timeline;
 
@@ -36,12 +37,12 @@ public sealed class TimelineStore(NpgsqlDataSource database)
     }
 
     private static StoredEvent ReadEvent(JsonElement e) => new(
-        e.GetProperty("id").GetInt64(), e.GetProperty("type").GetString()!,
+        e.GetProperty("id").GetInt64(), EventNames.Transition(e.GetProperty("type").GetString()!),
         e.GetProperty("reason").ValueKind == JsonValueKind.String ? e.GetProperty("reason").GetString() : null,
         ClockTime.ParseIso(e.GetProperty("effective_at"))!.Value, ClockTime.ParseIso(e.GetProperty("created_at"))!.Value,
-        e.GetProperty("source").GetString()!, e.GetProperty("details").Clone());
+        EventNames.Source(e.GetProperty("source").GetString()!), e.GetProperty("details").Clone());
 
     private static StoredPresence ReadPresence(JsonElement p) => new(
         p.GetProperty("participants").EnumerateArray().Select(x => x.GetString()!).ToList(),
-        ClockTime.ParseIso(p.GetProperty("below_since")), ClockTime.ParseIso(p.GetProperty("observed_at"))!.Value, p.GetProperty("source").GetString()!);
+        ClockTime.ParseIso(p.GetProperty("below_since")), ClockTime.ParseIso(p.GetProperty("observed_at"))!.Value, EventNames.Source(p.GetProperty("source").GetString()!));
 }

@@ -73,7 +73,7 @@ public sealed class BrownfieldTests
         var monitor = Mock.Of<IOptionsMonitor<ReconcilerOptions>>(m => m.CurrentValue == options);
         var liveKit = new Mock<ILiveKitRooms>();
         liveKit.Setup(l => l.ListRoomsAsync(It.IsAny<CancellationToken>()))
-            .ReturnsAsync(live.Select(id => new ListedRoom(new RoomNames(options.RoomNamePrefix).For(id), "RM_" + id.ToString("N")[..8], 2)).ToList());
+            .ReturnsAsync(live.Select(id => new ListedRoom(options.Rooms().For(id), "RM_" + id.ToString("N")[..8], 2)).ToList());
         liveKit.Setup(l => l.ListParticipantsAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync(new[] { "customer", "mechanic" }.Select(p =>
                 new ObservedParticipant(p, ParticipantCategory.Standard, Hidden: false, Active: true, DateTimeOffset.UtcNow.AddMinutes(-10))).ToList());
@@ -89,7 +89,7 @@ public sealed class BrownfieldTests
                 return (await db.GetAsync(booked)).Paused();
             }, paused => paused, TimeSpan.FromSeconds(20), "the booked session to pause after its grace");
 
-        var liveRooms = live.Select(options.RoomName).ToHashSet();
+        var liveRooms = live.Select(options.Rooms().For).ToHashSet();
         liveKit.Verify(l => l.ListParticipantsAsync(It.Is<string>(room => !liveRooms.Contains(room)), It.IsAny<CancellationToken>()), Times.Never(),
             "LiveKit is asked about the live rooms only");
         // The call budget of a tick: 1 + rooms whose listing changed (the 3 live ones, once) + ⌈running / 6⌉ verifications.
