@@ -10,12 +10,10 @@ namespace RoomReconciler.Tests.Simulator;
 /// that never completes, unclean disconnects, dropped webhooks, the psrpc answer, and a dead node's rooms.
 /// Timers run on real time, shortened by the options.
 /// </summary>
-internal sealed class LifecycleTests : SimulatorFixture
+internal sealed class LifecycleTests : WebhookSimulatorFixture
 {
     private static readonly TimeSpan JoinTimeout = TimeSpan.FromMilliseconds(300);
     private static readonly TimeSpan UncleanTimeout = TimeSpan.FromMilliseconds(400);
-
-    private WebhookSink sink = null!;
 
     protected override SimulatorOptions Options() => new()
     {
@@ -26,16 +24,6 @@ internal sealed class LifecycleTests : SimulatorFixture
         WebhookRetryMin = TimeSpan.FromMilliseconds(200),
         WebhookRetryMax = TimeSpan.FromMilliseconds(200),
     };
-
-    [SetUp]
-    public async Task StartSink()
-    {
-        sink = await WebhookSink.StartAsync();
-        Sim.Webhooks.Url = sink.Url;
-    }
-
-    [TearDown]
-    public async Task StopSink() => await sink.DisposeAsync();
 
     private string[] Events() => Sim.Webhooks.History.Select(d => $"{d.Event}:{d.Participant?.Identity}").ToArray();
 
@@ -127,7 +115,7 @@ internal sealed class LifecycleTests : SimulatorFixture
     {
         Sim.Options.WebhookQueueLimit = 2;
         Sim.Options.WebhookMaxQueueWait = TimeSpan.FromMilliseconds(300);
-        foreach (var status in new[] { 503, 503, 503 }) sink.Statuses.Enqueue(status);
+        foreach (var status in new[] { 503, 503, 503 }) Sink.Statuses.Enqueue(status);
 
         Sim.Rooms.Join("r1", "a"); // room_started (retried, holds the queue ~600 ms) and participant_joined:a (queued)
         Sim.Rooms.Join("r1", "b"); // participant_joined:b: the queue already holds 2

@@ -146,3 +146,19 @@ internal abstract class SimulatorFixture
         Assert.That(text, Does.StartWith(bodyStart));
     }
 }
+
+/// <summary>A simulator whose webhooks go to a <see cref="WebhookSink"/> of the test's own.</summary>
+internal abstract class WebhookSimulatorFixture : SimulatorFixture
+{
+    protected WebhookSink Sink = null!;
+
+    [SetUp]
+    public async Task StartSink()
+    {
+        Sink = await WebhookSink.StartAsync();
+        Sim.Webhooks.Url = Sink.Url;
+    }
+
+    [TearDown]
+    public async Task StopSink() => await Sink.DisposeAsync();
+}

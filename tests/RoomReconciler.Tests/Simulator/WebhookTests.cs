@@ -7,10 +7,8 @@ using NUnit.Framework;
 namespace RoomReconciler.Tests.Simulator;
 
 /// <summary>Signed webhooks as §4 describes them, checked by an independent receiver over real HTTP.</summary>
-internal sealed class WebhookTests : SimulatorFixture
+internal sealed class WebhookTests : WebhookSimulatorFixture
 {
-    private WebhookSink sink = null!;
-
     protected override SimulatorOptions Options() => new()
     {
         WebhookRetries = 2,
@@ -18,22 +16,12 @@ internal sealed class WebhookTests : SimulatorFixture
         WebhookRetryMax = TimeSpan.FromMilliseconds(50),
     };
 
-    [SetUp]
-    public async Task StartSink()
-    {
-        sink = await WebhookSink.StartAsync();
-        Sim.Webhooks.Url = sink.Url;
-    }
-
-    [TearDown]
-    public async Task StopSink() => await sink.DisposeAsync();
-
     [Test]
     public async Task EveryWebhook_IsSignedOverTheExactBodyBytes()
     {
         Sim.Rooms.Join("r1", "alice");
 
-        var received = await sink.WaitForAsync(2);
+        var received = await Sink.WaitForAsync(2);
 
         Assert.That(received, Has.Count.EqualTo(2));
         foreach (var hook in received)
@@ -61,7 +49,7 @@ internal sealed class WebhookTests : SimulatorFixture
         Sim.Rooms.Join("r1", "alice");
         Sim.Rooms.Join("r1", "bot", ParticipantKind.Agent);
 
-        var received = await sink.WaitForAsync(3);
+        var received = await Sink.WaitForAsync(3);
 
         var joined = received.Where(r => r.Event == "participant_joined").Select(r => r.Json).ToList();
         Assert.That(joined, Has.Count.EqualTo(2));
@@ -87,14 +75,14 @@ internal sealed class WebhookTests : SimulatorFixture
     [Test]
     public async Task EventsOfOneRoom_ArriveInOrderAndFailuresAreRetried()
     {
-        sink.Statuses.Enqueue(503);
-        sink.Statuses.Enqueue(429);
+        Sink.Statuses.Enqueue(503);
+        Sink.Statuses.Enqueue(429);
         var first = Sim.Rooms.Join("r1", "alice");
         var second = Sim.Rooms.Join("r1", "alice");
         Sim.Rooms.Leave("r1", "alice");
 
         await Sim.Webhooks.WhenIdleAsync();
-        var received = sink.Requests;
+        var received = Sink.Requests;
 
         var expected = Sim.Webhooks.History.Select(d => d.Id).ToArray();
         Assert.That(received.Select(r => r.Id).Distinct(), Is.EqualTo(expected));
@@ -110,25 +98,25 @@ internal sealed class WebhookTests : SimulatorFixture
     [TestCase(501)]
     public async Task OtherClientErrorsAnd501_AreNotRetried(int status)
     {
-        sink.Statuses.Enqueue(status);
+        Sink.Statuses.Enqueue(status);
         Sim.Rooms.Create("r1");
 
         await Sim.Webhooks.WhenIdleAsync();
 
         var delivery = Sim.Webhooks.History.Single();
-        Assert.That(sink.Requests, Has.Count.EqualTo(1));
+        Assert.That(Sink.Requests, Has.Count.EqualTo(1));
         Assert.That((delivery.Status, delivery.Attempts, delivery.HttpStatus), Is.EqualTo((WebhookStatus.Rejected, 1, (int?)status)));
     }
 
     [Test]
     public async Task PersistentFailures_GiveUpAfterTheRetries()
     {
-        for (var i = 0; i < 5; i++) sink.Statuses.Enqueue(500);
+        for (var i = 0; i < 5; i++) Sink.Statuses.Enqueue(500);
         Sim.Rooms.Create("r1");
 
         await Sim.Webhooks.WhenIdleAsync();
 
-        Assert.That(sink.Requests, Has.Count.EqualTo(3));
+        Assert.That(Sink.Requests, Has.Count.EqualTo(3));
         Assert.That(Sim.Webhooks.History.Single().Status, Is.EqualTo(WebhookStatus.Failed));
     }
 
@@ -152,7 +140,7 @@ internal sealed class WebhookTests : SimulatorFixture
 
         await Sim.Webhooks.WhenIdleAsync();
 
-        Assert.That(sink.Requests, Is.Empty);
+        Assert.That(Sink.Requests, Is.Empty);
         Assert.That(Sim.Webhooks.History.Select(d => d.Status), Is.EqualTo(new[] { WebhookStatus.Skipped, WebhookStatus.Skipped }));
     }
 
@@ -166,7 +154,7 @@ internal sealed class WebhookTests : SimulatorFixture
         Sim.Webhooks.Resend(joined.Id);
         await Sim.Webhooks.WhenIdleAsync();
 
-        var copies = sink.Requests.Where(r => r.Id == joined.Id).ToList();
+        var copies = Sink.Requests.Where(r => r.Id == joined.Id).ToList();
         Assert.That(copies, Has.Count.EqualTo(2));
         Assert.That(copies[1].Body, Is.EqualTo(copies[0].Body));
         Assert.That(TestTokens.Verify(copies[1].Authorization!), Is.Not.Null);
@@ -176,7 +164,7 @@ internal sealed class WebhookTests : SimulatorFixture
     public async Task RawBodies_GoOutSignedAsAsked()
     {
         const string body = """{"event":"participant_left","id":"EV_crafted"}""";
-        sink.Statuses.Enqueue(401);
+        Sink.Statuses.Enqueue(401);
 
         var status = await Sim.Webhooks.SendRawAsync(body, WebhookSigning.WrongSecret);
         await Sim.Webhooks.SendRawAsync(body, WebhookSigning.BodyHashMismatch);
@@ -185,7 +173,7 @@ internal sealed class WebhookTests : SimulatorFixture
         await Sim.Webhooks.SendRawAsync(body, WebhookSigning.BearerPrefix);
         await Sim.Webhooks.SendRawAsync(body);
 
-        var r = sink.Requests;
+        var r = Sink.Requests;
         Assert.That(status, Is.EqualTo(401));
         Assert.That(r.Select(x => System.Text.Encoding.UTF8.GetString(x.Body)), Is.All.EqualTo(body));
         var bodyHash = Convert.ToBase64String(SHA256.HashData(r[0].Body));
