@@ -54,6 +54,7 @@ check() {
 require_python3
 require_node_checks
 require_systemd_analyze
+require_strace
 # The image: the Dockerfile's build stage publishes from exactly what its COPY lines copy (no container engine needed).
 check image python3 .ci/image-context.py
 # Kubernetes: every manifest against the API schemas, offline (Pod Security "restricted" is a dotnet test).
@@ -62,6 +63,8 @@ check kubernetes node .ci/node/kubernetes.mjs
 check promql node .ci/node/promql.mjs
 # systemd: `systemd-analyze security` exposure at most 2.5 (the threshold is in tenths).
 check systemd systemd-analyze security --offline=yes --threshold=25 systemd/roomreconciler.service
+# systemd: the daemon, JIT included, makes no system call that the unit's SystemCallFilter refuses (traced with strace).
+check systemd-syscalls python3 .ci/systemd-syscalls.py
 # The browser module's TypeScript declarations, used by a strict TypeScript file.
 check typescript .ci/node/node_modules/.bin/tsc --noEmit --strict --module nodenext --moduleResolution nodenext \
   --target es2022 --lib es2022,dom src/clock-client/types-check/usage.ts

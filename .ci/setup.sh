@@ -60,3 +60,7 @@ require_python3() {
 require_systemd_analyze() {
   command -v systemd-analyze >/dev/null || { log "installing systemd (for systemd-analyze)"; apt_install systemd >/dev/null; }
 }
+
+require_strace() {
+  command -v strace >/dev/null || { log "installing strace (for the unit's system call filter check)"; apt_install strace >/dev/null; }
+}
