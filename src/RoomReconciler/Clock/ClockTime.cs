@@ -23,6 +23,9 @@ public static class ClockTime
 
     public static long? UnixMs(DateTime? utc) => utc is { } t ? UnixMs(t) : null;
 
+    /// <summary>A time of the clock as the reconciler's arithmetic takes it (it adds grace periods and caps as TimeSpans).</summary>
+    public static DateTimeOffset? Moment(long? unixMs) => unixMs is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
+
     /// <summary>A time written by session_clock_iso, or null for a JSON null.</summary>
     public static long? ParseIso(JsonElement value) => value.ValueKind == JsonValueKind.Null
         ? null

@@ -32,7 +32,7 @@ public static class ClockDecider
             {
                 if (rules.AutoStart) actions.Add(new(ClockTransition.Started, reachedAt, ReasonStarted));
             }
-            else if (stored.IsPaused)
+            else if (stored.Clock.IsPaused)
                 actions.Add(new(ClockTransition.Resumed, reachedAt, ReasonResumed));
             else if (stored.BelowSince is { } since && since + rules.GracePeriod <= reachedAt)
             {
@@ -45,7 +45,7 @@ public static class ClockDecider
         {
             belowSince = stored.BelowSince ?? Clamp(dropHint ?? now, stored.ObservedAt, now);
             var deadline = belowSince.Value + rules.GracePeriod;
-            if (stored.IsPaused) { }
+            if (stored.Clock.IsPaused) { }
             else if (deadline <= now) actions.Add(new(ClockTransition.Paused, deadline, ReasonPaused));
             else recheckAt = deadline;
         }
@@ -62,7 +62,7 @@ public static class ClockDecider
     private static Decision CapDuration(StoredSession stored, Decision decision, DateTimeOffset now, TimeSpan max)
     {
         if (max <= TimeSpan.Zero) return decision;
-        var (started, paused, pausedTotal, since) = (stored.StartedAt, stored.IsPaused, stored.TotalPaused, stored.LastStateChangeAt);
+        var (started, paused, pausedTotal, since) = (stored.StartedAt, stored.Clock.IsPaused, stored.TotalPaused, stored.LastStateChangeAt);
         var kept = new List<ClockAction>();
         foreach (var action in decision.Actions.Append(null))
         {

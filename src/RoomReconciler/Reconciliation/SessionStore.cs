@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Npgsql;
+using RoomReconciler.Clock;
 
 namespace RoomReconciler.Reconciliation;
 
@@ -34,10 +35,11 @@ public sealed class SessionStore(NpgsqlDataSource dataSource)
         while (await reader.ReadAsync(ct))
         {
             clock ??= new DatabaseTime(Time(reader, 11)!.Value, Stopwatch.GetTimestamp());
-            var stored = new StoredSession(
-                reader.GetGuid(0), Time(reader, 1), reader.GetBoolean(2), Time(reader, 3),
-                reader.IsDBNull(5) ? [] : reader.GetFieldValue<string[]>(5), Time(reader, 6), Time(reader, 7),
-                TimeSpan.FromMilliseconds(reader.GetInt64(12)));
+            // ended_at is not read: only sessions that have not ended are loaded.
+            var clockState = new ClockState(reader.GetGuid(0), UnixMs(reader, 1), EndedAt: null, reader.GetBoolean(2),
+                reader.GetInt64(12), UnixMs(reader, 3));
+            var stored = new StoredSession(clockState,
+                reader.IsDBNull(5) ? [] : reader.GetFieldValue<string[]>(5), Time(reader, 6), Time(reader, 7));
             sessions.Add(new SessionReading(stored, reader.GetString(4),
                 Text(reader, 8), Text(reader, 9),
                 reader.IsDBNull(10) ? null : reader.GetInt32(10)));
@@ -72,6 +74,9 @@ public sealed class SessionStore(NpgsqlDataSource dataSource)
 
     private static DateTimeOffset? Time(NpgsqlDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : new DateTimeOffset(reader.GetDateTime(ordinal), TimeSpan.Zero);
+
+    private static long? UnixMs(NpgsqlDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : ClockTime.UnixMs(reader.GetDateTime(ordinal));
 
     private static string? Text(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 

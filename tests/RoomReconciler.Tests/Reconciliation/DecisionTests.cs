@@ -1,3 +1,4 @@
+using RoomReconciler.Clock;
 using RoomReconciler.Reconciliation;
 using LK = RoomReconciler.LiveKit;
 using static RoomReconciler.Reconciliation.ClockTransition;
@@ -18,14 +19,21 @@ public sealed class DecisionTests
 
     private static RoomObservation Room(params ObservedParticipant[] participants) => new(participants);
 
-    private static StoredSession NotStarted() => new(Guid.Empty, null, false, null, [], null, null);
+    /// <summary>A clock as the database stores it: Unix milliseconds.</summary>
+    private static ClockState Clock(double? startedAt, bool paused, double? lastChange, double pausedSeconds = 0) =>
+        new(Guid.Empty, Ms(startedAt), EndedAt: null, paused, (long)(pausedSeconds * 1000), Ms(lastChange));
 
-    private static StoredSession Running(double startedAt = 0, string[]? participants = null, double? belowSince = null, double? observedAt = null) =>
-        new(Guid.Empty, At(startedAt), false, At(startedAt), participants ?? ["customer", "mechanic"],
+    private static long? Ms(double? seconds) => seconds is { } s ? At(s).ToUnixTimeMilliseconds() : null;
+
+    private static StoredSession NotStarted() => new(Clock(null, false, null), [], null, null);
+
+    private static StoredSession Running(double startedAt = 0, string[]? participants = null, double? belowSince = null, double? observedAt = null,
+        double pausedSeconds = 0) =>
+        new(Clock(startedAt, false, startedAt, pausedSeconds), participants ?? ["customer", "mechanic"],
             belowSince is { } b ? At(b) : null, observedAt is { } o ? At(o) : null);
 
     private static StoredSession PausedAt(double pausedAt, string[]? participants = null, double belowSince = 0) =>
-        new(Guid.Empty, At(0), true, At(pausedAt), participants ?? ["customer"], At(belowSince), At(pausedAt));
+        new(Clock(0, true, pausedAt), participants ?? ["customer"], At(belowSince), At(pausedAt));
 
     private static IEnumerable<(ClockTransition, DateTimeOffset)> Actions(Decision d) => d.Actions.Select(a => (a.Transition, a.EffectiveAt));
 
@@ -160,7 +168,7 @@ public sealed class DecisionTests
         var both = Room(Person("customer", 0), Person("mechanic", 0));
         yield return MaxCase("running, elapsed just below the cap → nothing", Running(), both, 99.999, []);
         yield return MaxCase("running, elapsed past the cap → ended when it reached it, not when seen", Running(), both, 130, [(Ended, 100)]);
-        yield return MaxCase("running with 20 s paused → ended at started + paused + cap", Running() with { TotalPaused = TimeSpan.FromSeconds(20) },
+        yield return MaxCase("running with 20 s paused → ended at started + paused + cap", Running(pausedSeconds: 20),
             both, 130, [(Ended, 120)]);
         yield return MaxCase("running, a due pause comes before the cap → paused only", Running(participants: ["mechanic"], belowSince: 60, observedAt: 60),
             Room(Person("mechanic", 0)), 97, [(Paused, 90)], TimeSpan.FromSeconds(95));
