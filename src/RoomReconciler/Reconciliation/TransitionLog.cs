@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using RoomReconciler.Clock;
 
 namespace RoomReconciler.Reconciliation;
 
@@ -20,8 +21,9 @@ public sealed class TransitionLog(IOptionsMonitor<ReconcilerOptions> options, Re
                 var capped = t.Reason == ClockDecider.ReasonMaxDuration;
                 if (capped) metrics.MaxDurationEnd();
                 log.Log(capped ? LogLevel.Warning : LogLevel.Information,
-                    "Clock {Transition} session={SessionId} room={Room} {From} -> {To} effective={EffectiveAt:yyyy-MM-ddTHH:mm:ss.fffZ} lag_ms={LagMs} reason={Reason} source={Source}",
-                    name, t.SessionId, options.CurrentValue.Rooms().For(t.SessionId), From(transition), To(transition), t.EffectiveAt?.UtcDateTime,
+                    "Clock {Transition} session={SessionId} room={Room} {From} -> {To} effective={EffectiveAt} lag_ms={LagMs} reason={Reason} source={Source}",
+                    name, t.SessionId, options.CurrentValue.Rooms().For(t.SessionId), From(transition), To(transition),
+                    ClockTime.Iso(t.EffectiveAt?.ToUnixTimeMilliseconds()),
                     (long)((t.CreatedAt - t.EffectiveAt) ?? TimeSpan.Zero).TotalMilliseconds, t.Reason, EventNames.Of(source));
             }
             else if (t.Outcome is ApplyOutcome.Stale or ApplyOutcome.Rejected)
