@@ -29,12 +29,13 @@ public sealed class SessionStore(NpgsqlDataSource dataSource)
     {
         await using var command = dataSource.CreateCommand(sql);
         if (id is { } sessionId) command.Parameters.AddWithValue(sessionId);
+        var sent = Stopwatch.GetTimestamp();
         await using var reader = await command.ExecuteReaderAsync(ct);
         var sessions = new List<SessionReading>();
         DatabaseTime? clock = null;
         while (await reader.ReadAsync(ct))
         {
-            clock ??= new DatabaseTime(Time(reader, 11)!.Value, Stopwatch.GetTimestamp());
+            clock ??= new DatabaseTime(Time(reader, 11)!.Value, sent);
             // ended_at is not read: only sessions that have not ended are loaded.
             var clockState = new ClockState(reader.GetGuid(0), UnixMs(reader, 1), EndedAt: null, reader.GetBoolean(2),
                 reader.GetInt64(12), UnixMs(reader, 3));
@@ -68,8 +69,9 @@ public sealed class SessionStore(NpgsqlDataSource dataSource)
     private async Task<DatabaseTime> NowAsync(CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand("SELECT date_trunc('milliseconds', clock_timestamp())");
+        var sent = Stopwatch.GetTimestamp();
         var now = (DateTime)(await command.ExecuteScalarAsync(ct))!;
-        return new DatabaseTime(new DateTimeOffset(now, TimeSpan.Zero), Stopwatch.GetTimestamp());
+        return new DatabaseTime(new DateTimeOffset(now, TimeSpan.Zero), sent);
     }
 
     private static DateTimeOffset? Time(NpgsqlDataReader reader, int ordinal) =>
