@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
+using System.Text.Json;
 using Npgsql;
 
 namespace RoomReconciler.Clock;
@@ -16,10 +17,9 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
 
     private const string LoadSql = """
         SELECT q.id, s.id IS NOT NULL,
-               -- A session the clock does not track reads as not started, as session_clock_get answers it.
-               CASE WHEN s.clock_tracked THEN s.started_at END, CASE WHEN s.clock_tracked THEN s.ended_at END,
-               coalesce(s.clock_tracked AND s.is_paused, false), CASE WHEN s.clock_tracked THEN s.total_paused_ms ELSE 0 END,
-               CASE WHEN s.clock_tracked THEN s.last_state_change_at END,
+               -- The snapshot the notifications carry, so the cache follows the same rules (an untracked session
+               -- reads as not started) without a copy of them here.
+               roomreconciler.session_clock_snapshot(s, NULL)::text,
                clock_timestamp()
         FROM unnest($1::uuid[]) AS q(id) LEFT JOIN sessions s ON s.id = q.id
         """;
@@ -78,18 +78,18 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
         while (await reader.ReadAsync(cancellationToken))
         {
             var id = reader.GetGuid(0);
-            var state = reader.GetBoolean(1)
-                ? new ClockState(id, Time(reader, 2), Time(reader, 3), reader.GetBoolean(4), reader.GetInt64(5), Time(reader, 6))
-                : null;
+            ClockState? state = null;
+            if (reader.GetBoolean(1))
+            {
+                using var snapshot = JsonDocument.Parse(reader.GetString(2));
+                state = ClockState.FromJson(snapshot.RootElement);
+            }
             var entry = new ClockEntry(id, state, version);
             if (entries is not null) Put(entries, entry);
-            answers.Add(new ClockAnswer(entry, ClockTime.UnixMs(reader.GetDateTime(7))));
+            answers.Add(new ClockAnswer(entry, ClockTime.UnixMs(reader.GetDateTime(3))));
         }
         return answers;
     }
-
-    private static long? Time(NpgsqlDataReader reader, int column) =>
-        reader.IsDBNull(column) ? null : ClockTime.UnixMs(reader.GetDateTime(column));
 
     /// <summary>Keeps the higher version of an id.</summary>
     private void Put(ConcurrentDictionary<Guid, ClockEntry> entries, ClockEntry entry)

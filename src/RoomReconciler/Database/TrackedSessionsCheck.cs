@@ -6,14 +6,15 @@ namespace RoomReconciler.Database;
 /// <summary>`check` reports what the clock tracks; it fails only when the database cannot say.</summary>
 public sealed class TrackedSessionsCheck(NpgsqlDataSource dataSource) : IStartupCheck
 {
-    // The line `check` prints is the name, read after the check ran: it carries the counts.
-    public string Name { get; private set; } = "tracked sessions";
+    public string Name => "tracked sessions";
+
+    public StartupNote? Note { get; private set; }
 
     public async Task<string?> CheckAsync(CancellationToken cancellationToken)
     {
         try
         {
-            Name = $"tracked sessions: {await new TrackedSessions(dataSource).CountAsync(cancellationToken)}";
+            Note = new StartupNote((await new TrackedSessions(dataSource).CountAsync(cancellationToken)).ToString(), Warning: false);
             return null;
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)

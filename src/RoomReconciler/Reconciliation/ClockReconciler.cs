@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
+using RoomReconciler.LiveKit;
 
 namespace RoomReconciler.Reconciliation;
 
@@ -49,7 +50,8 @@ public sealed class ClockReconciler(
         // Calls live at the install's cutover join the tracked sessions by themselves (SessionStore.AdoptLiveAsync).
         if (await store.AdoptLiveAsync(listed, sessions, settings, ct) > 0) (sessions, clock) = await store.LoadAsync(ct);
         var rooms = listed.GroupBy(r => r.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
-        var verify = ToVerify(sessions, rooms, settings);
+        var names = settings.Rooms();
+        var verify = ToVerify(sessions, rooms, names);
         var lookups = 0;
         var pending = new PendingDecision?[sessions.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, sessions.Count),
@@ -57,7 +59,7 @@ public sealed class ClockReconciler(
             async (i, token) =>
             {
                 var reading = sessions[i];
-                var roomName = settings.Rooms().For(reading.Session.Id);
+                var roomName = names.For(reading.Session.Id);
                 rooms.TryGetValue(roomName, out var room);
                 if (room is null && reading.Session.StartedAt is null) return; // nothing to start, nothing to stop
                 if (room is null)
@@ -88,9 +90,9 @@ public sealed class ClockReconciler(
     /// n sessions whose room is listed. A look stores observed_at, so the choice comes from the database, the same on
     /// whichever replica runs the tick, and every such room is looked at within <see cref="VerifyEveryTicks"/> ticks.
     /// </summary>
-    private static HashSet<Guid> ToVerify(IReadOnlyList<SessionReading> sessions, Dictionary<string, ListedRoom> rooms, ReconcilerOptions settings)
+    private static HashSet<Guid> ToVerify(IReadOnlyList<SessionReading> sessions, Dictionary<string, ListedRoom> rooms, RoomNames names)
     {
-        var listed = sessions.Where(r => rooms.ContainsKey(settings.Rooms().For(r.Session.Id))).ToList();
+        var listed = sessions.Where(r => rooms.ContainsKey(names.For(r.Session.Id))).ToList();
         var quota = (listed.Count + VerifyEveryTicks - 1) / VerifyEveryTicks;
         return listed.OrderBy(r => r.Session.ObservedAt ?? DateTimeOffset.MinValue).ThenBy(r => r.Session.Id)
             .Take(quota).Select(r => r.Session.Id).ToHashSet();

@@ -57,7 +57,8 @@ public sealed class SessionStore(NpgsqlDataSource dataSource)
     public async Task<int> AdoptLiveAsync(IEnumerable<ListedRoom> listed, IReadOnlyList<SessionReading> loaded, ReconcilerOptions settings, CancellationToken ct)
     {
         var known = loaded.Select(r => r.Session.Id).ToHashSet();
-        var ids = listed.Where(r => r.NumParticipants > 0).Select(r => settings.Rooms().SessionOf(r.Name))
+        var names = settings.Rooms();
+        var ids = listed.Where(r => r.NumParticipants > 0).Select(r => names.SessionOf(r.Name))
             .OfType<Guid>().Where(id => !known.Contains(id)).Distinct().ToArray();
         if (ids.Length == 0) return 0;
         await using var command = dataSource.CreateCommand(

@@ -30,7 +30,8 @@ public sealed class TrackedSessionsTests
 
         var check = new TrackedSessionsCheck(db.DataSource);
         Assert.That(await check.CheckAsync(CancellationToken.None), Is.Null);
-        Assert.That(check.Name, Is.EqualTo("tracked sessions: 2 tracked (2 not ended), 0 not tracked"));
+        // What `check` prints after "ok   ": the name, then the note.
+        Assert.That($"{check.Name}: {check.Note?.Text}", Is.EqualTo("tracked sessions: 2 tracked (2 not ended), 0 not tracked"));
     }
 
     [Test]
