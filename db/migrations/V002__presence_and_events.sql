@@ -1,3 +1,7 @@
+-- Recorded first; then names resolve in roomreconciler, then in the application's schema (where sessions is).
+INSERT INTO roomreconciler.migrations (version, name) VALUES ('002', 'presence_and_events');
+SELECT set_config('search_path', 'roomreconciler, ' || (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = to_regclass('sessions')), true);
+-- ^ Added after this script was released (db/README.md, "Released scripts"); the script as released follows.
 -- The "disconnected since" table: what the reconciler last saw of each session's room. Grace periods live
 -- here (below_since), so they survive restarts and hand-overs between replicas.
 CREATE TABLE session_presence (

@@ -1,3 +1,7 @@
+-- Recorded first; then names resolve in roomreconciler, then in the application's schema (where sessions is).
+INSERT INTO roomreconciler.migrations (version, name) VALUES ('003', 'clock_functions');
+SELECT set_config('search_path', 'roomreconciler, ' || (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = to_regclass('sessions')), true);
+-- ^ Added after this script was released (db/README.md, "Released scripts"); the script as released follows.
 -- Every time below is the database's own: clock_timestamp() read after the row lock is taken, truncated to
 -- milliseconds so that total_paused_ms is exactly the sum of the logged paused intervals.
 

@@ -1,3 +1,7 @@
+-- Recorded first; then names resolve in roomreconciler, then in the application's schema (where sessions is).
+INSERT INTO roomreconciler.migrations (version, name) VALUES ('005', 'reconcile_apply');
+SELECT set_config('search_path', 'roomreconciler, ' || (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = to_regclass('sessions')), true);
+-- ^ Added after this script was released (db/README.md, "Released scripts"); the script as released follows.
 -- What LiveKit last said about the room itself, so that a poll asks for the participants of only the rooms
 -- whose listing changed since the previous tick (whichever replica ran it).
 ALTER TABLE session_presence

@@ -1,3 +1,7 @@
+-- Recorded first; then names resolve in roomreconciler, then in the application's schema (where sessions is).
+INSERT INTO roomreconciler.migrations (version, name) VALUES ('006', 'internal_schema_and_privileges');
+SELECT set_config('search_path', 'roomreconciler, ' || (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = to_regclass('sessions')), true);
+-- ^ Added after this script was released (db/README.md, "Released scripts"); the script as released follows.
 -- Everything internal moves into schema roomreconciler, out of the application's schema (which PostgREST exposes
 -- to browsers on Supabase); the application's schema keeps only the contract: the clock columns on sessions and
 -- session_clock_get/pause/resume/start/end. The migrator runs this script with search_path

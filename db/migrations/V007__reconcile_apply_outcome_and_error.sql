@@ -1,3 +1,9 @@
+-- Recorded first; then names resolve in roomreconciler, then in the application's schema (where sessions is).
+INSERT INTO roomreconciler.migrations (version, name) VALUES ('007', 'reconcile_apply_outcome_and_error');
+SELECT set_config('search_path', 'roomreconciler, ' || (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = to_regclass('sessions')), true);
+-- Only the one who migrates writes the schema's history; the daemon reads it (V006 granted it every table).
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON roomreconciler.migrations FROM roomreconciler_daemon;
+-- ^ Added after this script was released (db/README.md, "Released scripts"); the script as released follows.
 -- session_reconcile_apply as V005 made it, but what happened and why travel in columns of their own: V005 returned a
 -- refused transition's error text in place of the outcome. Now outcome is one of 'changed', 'unchanged', 'stale',
 -- 'rejected'; error says why a transition was rejected; and reason is the action's, so that the daemon reports a

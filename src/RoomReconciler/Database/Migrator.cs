@@ -10,6 +10,13 @@ namespace RoomReconciler.Database;
 /// scripts no longer match their files, and serialises concurrent migrators with a PostgreSQL advisory
 /// lock (its cluster mode), so two replicas starting together cannot collide.
 /// <para>
+/// The database also keeps its own record, whoever applied the scripts: each one inserts its version into
+/// <c>roomreconciler.migrations</c> as its first statement (db/README.md). A database installed with psql, the SQL
+/// editor or the Supabase CLI therefore has that record and no changelog; <see cref="Migrate"/> writes the changelog
+/// rows of what it finds there (Evolve's "skip" of those scripts, with the checksums of the files as they are now)
+/// and applies only the rest, and <see cref="GetPendingAsync"/> counts both records.
+/// </para>
+/// <para>
 /// Every schema is named here rather than taken from the role's search_path (Supabase's <c>postgres</c> role has
 /// <c>"\$user", public, extensions</c>, whose first entry Evolve would use). V001 runs with only the application's
 /// schema on the path, so it finds or creates <c>sessions</c> there; every later script runs with
@@ -21,14 +28,18 @@ public sealed class Migrator(string connectionString, string? migrationsFolder =
     public const string Schema = "roomreconciler";
     public const string ChangelogTable = "changelog";
     public const string QualifiedChangelog = Schema + "." + ChangelogTable;
+    /// <summary>The database's own record of the scripts applied to it, written by the scripts themselves.</summary>
+    public const string QualifiedHistory = Schema + ".migrations";
+    private const string SupersededFile = "superseded-checksums.txt";
 
     /// <summary>The folder holding the V###__name.sql scripts; by default the copy shipped beside the binary.</summary>
-    public string MigrationsFolder { get; } = migrationsFolder ?? Path.Combine(AppContext.BaseDirectory, "db", "migrations");
+    public string MigrationsFolder { get; } = migrationsFolder ?? DefaultFolder;
 
-    /// <returns>The versions applied by this call (empty when the database was already up to date).</returns>
-    public IReadOnlyList<string> Migrate(Action<string>? log = null)
+    public static string DefaultFolder => Path.Combine(AppContext.BaseDirectory, "db", "migrations");
+
+    /// <returns>The scripts applied by this call, and those it found applied by another tool and recorded.</returns>
+    public MigrationRun Migrate(Action<string>? log = null)
     {
-        var applied = new List<string>();
         // Held until the end, on a connection of its own (a pooled one would keep the lock after its return): two
         // migrators starting together would otherwise race to create the schema, which CREATE SCHEMA IF NOT EXISTS
         // does not survive. Evolve's own lock then serialises each run inside it.
@@ -39,19 +50,41 @@ public sealed class Migrator(string connectionString, string? migrationsFolder =
             lockCommand.CommandTimeout = 0;
             lockCommand.ExecuteNonQuery();
         }
-        var (appSchema, hasSessionsScript) = Prepare(connection);
-        if (!hasSessionsScript)
-            applied.AddRange(MigrateWith(SearchPath(appSchema), "1", log));
-        applied.AddRange(MigrateWith(SearchPath(Schema, appSchema), null, log));
-        return applied;
+        var scripts = Scripts();
+        var appSchema = Prepare(connection, scripts);
+        var recorded = RecordFound(connection, appSchema, scripts, log);
+        var applied = new List<string>();
+        if (!HasChangelogRow(connection, "001"))
+            applied.AddRange(MigrateWith(SearchPath(appSchema), "001", skip: false, log));
+        applied.AddRange(MigrateWith(SearchPath(Schema, appSchema), null, skip: false, log));
+        return new MigrationRun(applied, recorded);
     }
 
-    private List<string> MigrateWith(string searchPath, string? targetVersion, Action<string>? log)
+    /// <summary>
+    /// The scripts that the database's own record holds and the changelog does not (applied by psql, the SQL editor or
+    /// the Supabase CLI): Evolve writes their changelog rows without running them. They must be every script up to
+    /// the last one found: a gap means a script was skipped by hand, which nothing here can repair safely.
+    /// </summary>
+    private List<string> RecordFound(NpgsqlConnection connection, string appSchema, IReadOnlyList<Script> scripts, Action<string>? log)
+    {
+        var history = ReadHistory(connection);
+        var found = scripts.Where(s => history.Recorded.Contains(s.Version) && !history.Changelog.ContainsKey(s.Version)).ToList();
+        if (found.Count == 0) return [];
+        var last = found[^1];
+        if (scripts.TakeWhile(s => s != last).FirstOrDefault(s => !history.Recorded.Contains(s.Version) && !history.Changelog.ContainsKey(s.Version)) is { } gap)
+            throw new MigrationException($"{gap.Name} is not applied but {last.Name} is; apply {gap.Name} as the others were, then migrate again");
+        MigrateWith(SearchPath(Schema, appSchema), last.Version, skip: true, log);
+        return found.Select(s => s.Name).ToList();
+    }
+
+    /// <param name="skip">record the scripts up to <paramref name="targetVersion"/> as applied without running them</param>
+    private List<string> MigrateWith(string searchPath, string? targetVersion, bool skip, Action<string>? log)
     {
         using var connection = new NpgsqlConnection(
             new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = searchPath }.ConnectionString);
         var evolve = Create(connection, log);
         if (targetVersion is not null) evolve.TargetVersion = new EvolveDb.Migration.MigrationVersion(targetVersion);
+        evolve.SkipNextMigrations = skip;
         Run(evolve.Migrate);
         return evolve.AppliedMigrations.ToList();
     }
@@ -61,11 +94,11 @@ public sealed class Migrator(string connectionString, string? migrationsFolder =
 
     /// <summary>
     /// Creates the internal schema, moves a changelog left elsewhere by an earlier version (which took the role's
-    /// search_path) into it, and finds the application's schema: where <c>sessions</c> is, else the first schema
-    /// of the search_path that exists.
+    /// search_path) into it, accepts the released checksums of scripts edited since (<c>superseded-checksums.txt</c>),
+    /// gives an install made before the scripts recorded themselves its record, and finds the application's schema:
+    /// where <c>sessions</c> is, else the first schema of the search_path that exists.
     /// </summary>
-    /// <returns>the application's schema, and whether V001 is already recorded</returns>
-    private static (string AppSchema, bool HasSessionsScript) Prepare(NpgsqlConnection connection)
+    private string Prepare(NpgsqlConnection connection, IReadOnlyList<Script> scripts)
     {
         using (var create = new NpgsqlCommand($"CREATE SCHEMA IF NOT EXISTS {Schema}", connection))
             create.ExecuteNonQuery();
@@ -87,66 +120,163 @@ public sealed class Migrator(string connectionString, string? migrationsFolder =
             END;
             $$
             """, connection);
-        using var find = new NpgsqlCommand($"""
-            SELECT coalesce((SELECT c.relnamespace::regnamespace::name FROM pg_class c WHERE c.oid = to_regclass('sessions')),
-                            current_schema(), 'public'),
-                   to_regclass('{QualifiedChangelog}') IS NOT NULL
-            """, connection);
+        using var find = new NpgsqlCommand(
+            "SELECT coalesce((SELECT c.relnamespace::regnamespace::name FROM pg_class c WHERE c.oid = to_regclass('sessions')), current_schema(), 'public')",
+            connection);
         try
         {
             adopt.ExecuteNonQuery();
-            string appSchema;
-            using (var reader = find.ExecuteReader())
-            {
-                reader.Read();
-                appSchema = reader.GetString(0);
-                if (!reader.GetBoolean(1)) return (appSchema, false);
-            }
-            using var v001 = new NpgsqlCommand(
-                $"SELECT EXISTS (SELECT FROM {QualifiedChangelog} WHERE name = 'V001__sessions.sql' AND success)", connection);
-            return (appSchema, (bool)v001.ExecuteScalar()!);
+            var appSchema = (string)find.ExecuteScalar()!;
+            var history = ReadHistory(connection);
+            if (history.Changelog.Count == 0) return appSchema;
+            AcceptSupersededChecksums(connection, scripts);
+            if (!history.HasRecord) CreateRecord(connection, appSchema, scripts);
+            return appSchema;
         }
         catch (PostgresException e) { throw new MigrationException($"cannot prepare the database for migrations: {e.MessageText}", e); }
     }
 
-    /// <summary>Scripts present in the folder but not yet applied, and the checksum check of the applied ones.</summary>
-    public MigrationStatus GetStatus()
+    /// <summary>A changelog row holding a script's released checksum takes its current one (db/README.md, "Released scripts").</summary>
+    private void AcceptSupersededChecksums(NpgsqlConnection connection, IReadOnlyList<Script> scripts)
     {
-        using var connection = new NpgsqlConnection(connectionString);
-        var evolve = Create(connection, null);
-        var rows = Run(() => evolve.Info().ToList());
-        var pending = rows.Where(r => r.Category == "Pending").Select(r => r.Version ?? "").ToList();
-        var applied = rows.Where(r => r.Category == "Migration").Select(r => r.Version ?? "").ToList();
-        string? problem = null;
-        // Evolve's validation counts pending scripts as errors too; those are reported as "behind" instead.
-        if (pending.Count == 0)
-            try { Run(evolve.Validate); }
-        catch (MigrationException e) { problem = e.Message; }
-        return new MigrationStatus(applied, pending, problem);
+        var current = scripts.ToDictionary(s => s.Name, s => s.Checksum);
+        foreach (var (name, released) in Superseded())
+        {
+            if (!current.TryGetValue(name, out var checksum) || checksum == released) continue;
+            using var update = new NpgsqlCommand(
+                $"UPDATE {QualifiedChangelog} SET checksum = $1 WHERE type = 0 AND name = $2 AND checksum = $3", connection);
+            update.Parameters.AddWithValue(checksum);
+            update.Parameters.AddWithValue(name);
+            update.Parameters.AddWithValue(released);
+            update.ExecuteNonQuery();
+        }
     }
 
     /// <summary>
-    /// The scripts not yet applied, from one query and the file names alone: cheap enough for every start and
-    /// readiness probe. Checksums are verified by <see cref="Migrate"/> and <see cref="GetStatus"/> (`check`).
+    /// An install that <c>migrate</c> made before the scripts recorded themselves: V001 (idempotent; its first
+    /// statements make the record) runs again, and the record takes every script of the changelog.
+    /// </summary>
+    private static void CreateRecord(NpgsqlConnection connection, string appSchema, IReadOnlyList<Script> scripts)
+    {
+        using var transaction = connection.BeginTransaction();
+        var sessionsScript = scripts.FirstOrDefault(s => s.Version == "001")
+            ?? throw new MigrationException("V001__sessions.sql is missing from the migrations folder");
+        using (var path = new NpgsqlCommand($"SELECT set_config('search_path', {Literal(SearchPath(appSchema))}, true)", connection, transaction))
+            path.ExecuteNonQuery();
+        using (var v001 = new NpgsqlCommand(File.ReadAllText(sessionsScript.Path), connection, transaction))
+            v001.ExecuteNonQuery();
+        using (var backfill = new NpgsqlCommand($$"""
+            INSERT INTO {{QualifiedHistory}} (version, name, applied_at, applied_by)
+            SELECT c.version, substring(c.name FROM '^V[0-9]+__(.*)\.sql$'), c.installed_on, c.installed_by
+            FROM {{QualifiedChangelog}} c WHERE c.type = 0 AND c.success AND c.version <> '001';
+            DO $$
+            BEGIN
+                IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'roomreconciler_daemon') THEN
+                    REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {{QualifiedHistory}} FROM roomreconciler_daemon;
+                END IF;
+            END;
+            $$;
+            """, connection, transaction))
+            backfill.ExecuteNonQuery();
+        transaction.Commit();
+    }
+
+    private static string Literal(string text) => "'" + text.Replace("'", "''") + "'";
+
+    private static bool HasChangelogRow(NpgsqlConnection connection, string version) => ReadHistory(connection).Changelog.ContainsKey(version);
+
+    /// <summary>What the database says was applied: its own record, and Evolve's changelog with checksums.</summary>
+    private sealed record History(bool HasRecord, IReadOnlySet<string> Recorded, IReadOnlyDictionary<string, (string Name, string? Checksum)> Changelog)
+    {
+        public bool Applied(string version) => Recorded.Contains(version) || Changelog.ContainsKey(version);
+    }
+
+    private static History ReadHistory(NpgsqlConnection connection) => ReadHistoryAsync(connection, CancellationToken.None).GetAwaiter().GetResult();
+
+    private static async Task<History> ReadHistoryAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var tables = new NpgsqlCommand(
+            $"SELECT to_regclass('{QualifiedHistory}') IS NOT NULL, to_regclass('{QualifiedChangelog}') IS NOT NULL", connection);
+        bool hasRecord, hasChangelog;
+        await using (var reader = await tables.ExecuteReaderAsync(ct))
+        {
+            await reader.ReadAsync(ct);
+            (hasRecord, hasChangelog) = (reader.GetBoolean(0), reader.GetBoolean(1));
+        }
+        var recorded = new HashSet<string>();
+        var changelog = new Dictionary<string, (string, string?)>();
+        if (hasRecord)
+        {
+            await using var command = new NpgsqlCommand($"SELECT version FROM {QualifiedHistory}", connection);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct)) recorded.Add(reader.GetString(0));
+        }
+        if (hasChangelog)
+        {
+            await using var command = new NpgsqlCommand(
+                $"SELECT version, name, checksum FROM {QualifiedChangelog} WHERE type = 0 AND success", connection);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+                changelog[reader.GetString(0)] = (reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+        }
+        return new History(hasRecord, recorded, changelog);
+    }
+
+    /// <summary>
+    /// Scripts present in the folder but applied by no tool, and whether those that <c>migrate</c> applied still match
+    /// their files (a released checksum that <c>migrate</c> will accept counts as a match).
+    /// </summary>
+    public MigrationStatus GetStatus()
+    {
+        var scripts = Scripts();
+        var superseded = Superseded();
+        using var connection = new NpgsqlConnection(connectionString);
+        try
+        {
+            connection.Open();
+            var history = ReadHistory(connection);
+            var byName = scripts.ToDictionary(s => s.Name);
+            var changed = history.Changelog.Values
+                .Where(row => !byName.TryGetValue(row.Name, out var script)
+                              || (row.Checksum != script.Checksum && !superseded.Contains((row.Name, row.Checksum ?? ""))))
+                .Select(row => byName.ContainsKey(row.Name) ? $"invalid checksum for migration: {row.Name} (changed since it was applied)"
+                                                             : $"applied migration {row.Name} has no script")
+                .ToList();
+            return new MigrationStatus(
+                scripts.Where(s => history.Applied(s.Version)).Select(s => s.Version).ToList(),
+                scripts.Where(s => !history.Applied(s.Version)).Select(s => s.Version).ToList(),
+                changed.Count == 0 ? null : string.Join("; ", changed));
+        }
+        catch (PostgresException e) { throw new MigrationException(e.MessageText, e); }
+    }
+
+    /// <summary>
+    /// The scripts not yet applied, from the database's records and the file names alone: cheap enough for every start
+    /// and readiness probe. Checksums are verified by <see cref="Migrate"/> and <see cref="GetStatus"/> (`check`).
     /// </summary>
     public async Task<IReadOnlyList<string>> GetPendingAsync(CancellationToken ct)
     {
-        var available = Directory.Exists(MigrationsFolder)
-            ? Directory.GetFiles(MigrationsFolder, "V*__*.sql")
-                .Select(f => Path.GetFileName(f)).Select(n => n[1..n.IndexOf("__", StringComparison.Ordinal)]).ToList()
-            : throw new MigrationException($"migrations folder {MigrationsFolder} does not exist");
+        var scripts = Scripts();
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(ct);
-        await using var command = new NpgsqlCommand(
-            $"SELECT version FROM {QualifiedChangelog} WHERE type = 0 AND success", connection);
-        var applied = new HashSet<string>();
-        try
-        {
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct)) applied.Add(reader.GetString(0));
-        }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable) { }
-        return available.Where(v => !applied.Contains(v)).Order(StringComparer.Ordinal).ToList();
+        var history = await ReadHistoryAsync(connection, ct);
+        return scripts.Where(s => !history.Applied(s.Version)).Select(s => s.Version).ToList();
+    }
+
+    /// <summary>The V###__name.sql scripts of the folder, in version order, with Evolve's checksum of each.</summary>
+    public IReadOnlyList<Script> Scripts() => ScriptsIn(MigrationsFolder);
+
+    public static IReadOnlyList<Script> ScriptsIn(string folder) => !Directory.Exists(folder)
+        ? throw new MigrationException($"migrations folder {folder} does not exist")
+        : Directory.GetFiles(folder, "V*__*.sql").Select(Script.Of).OrderBy(s => s.Version, StringComparer.Ordinal).ToList();
+
+    private HashSet<(string Name, string Checksum)> Superseded()
+    {
+        var path = Path.Combine(MigrationsFolder, SupersededFile);
+        return File.Exists(path)
+            ? File.ReadLines(path).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'))
+                .Select(l => l.Split(' ', 2, StringSplitOptions.TrimEntries)).Select(p => (p[0], p[1])).ToHashSet()
+            : [];
     }
 
     private Evolve Create(DbConnection connection, Action<string>? log)
@@ -183,6 +313,25 @@ public sealed class Migrator(string connectionString, string? migrationsFolder =
         return System.Text.RegularExpressions.Regex.Replace(string.Join(": ", messages), @"\s*\n\s*-?\s*", " ");
     }
 }
+
+/// <summary>One migration script: V006__internal_schema_and_privileges.sql is version "006", name "internal_schema_and_privileges".</summary>
+public sealed record Script(string Path, string Name, string Version, string Description, string Checksum)
+{
+    public static Script Of(string path)
+    {
+        var name = System.IO.Path.GetFileName(path);
+        var separator = name.IndexOf("__", StringComparison.Ordinal);
+        return new Script(path, name, name[1..separator], name[(separator + 2)..^4], ChecksumOf(File.ReadAllText(path)));
+    }
+
+    /// <summary>Evolve's: MD5 of the UTF-8 text with CRLF read as LF, in upper-case hex.</summary>
+    public static string ChecksumOf(string text) =>
+        Convert.ToHexString(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes(text.Replace("\r\n", "\n"))));
+}
+
+/// <param name="Applied">the scripts this run applied</param>
+/// <param name="Recorded">the scripts it found applied by another tool (psql, the Supabase CLI) and wrote into the changelog</param>
+public sealed record MigrationRun(IReadOnlyList<string> Applied, IReadOnlyList<string> Recorded);
 
 public sealed record MigrationStatus(IReadOnlyList<string> Applied, IReadOnlyList<string> Pending, string? Problem)
 {

@@ -18,6 +18,7 @@ public static class Cli
           migrate   apply db/migrations to ConnectionStrings:Postgres and exit
           check     validate the configuration, reach PostgreSQL and LiveKit, check migrations; exit non-zero on any problem
           sessions  see and change which sessions the clock tracks (`sessions` alone prints its usage)
+          migrations  the migrations for psql or the Supabase CLI: `migrations export --supabase DIR` (alone: its usage)
           --help    this text
           --version the version
 
@@ -54,11 +55,14 @@ public static class Cli
         ["sessions"] = new((options, words) => TrackedSessionsCommand.RunAsync(
             DaemonHost.CreateBuilder(options).Configuration.BindKeyedOptions<PostgresOptions>().Postgres!, words, Console.Out, Console.Error),
             TakesWords: true),
+        ["migrations"] = new((_, words) => Task.FromResult(MigrationsCommand.Run(Migrator.DefaultFolder, words, Console.Out, Console.Error)),
+            TakesWords: true, Flags: [MigrationsCommand.SupabaseFlag]),
     };
 
     /// <param name="Run">runs with the configuration options and the words (the arguments that are not options)</param>
     /// <param name="TakesWords">whether words may follow the command (`sessions track ID`); elsewhere a word is a mistake</param>
-    private sealed record Command(Func<string[], IReadOnlyList<string>, Task<int>> Run, bool TakesWords = false);
+    /// <param name="Flags">--words the command reads itself (`migrations export --supabase DIR`) rather than configuration keys</param>
+    private sealed record Command(Func<string[], IReadOnlyList<string>, Task<int>> Run, bool TakesWords = false, string[]? Flags = null);
 
     public static string Version =>
         typeof(Cli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
@@ -78,7 +82,7 @@ public static class Cli
             return 0;
         }
         if (!Commands.TryGetValue(command, out var run)) return Usage($"unknown command '{command}'");
-        if (CommandLine.Problem(rest, run.TakesWords, out var options, out var words) is { } problem) return Usage(problem);
+        if (CommandLine.Problem(rest, run.TakesWords, out var options, out var words, run.Flags) is { } problem) return Usage(problem);
         try
         {
             return await run.Run(options, words);
@@ -105,11 +109,13 @@ public static class Cli
         var connectionString = configuration.BindKeyedOptions<PostgresOptions>().Postgres!;
         try
         {
-            var applied = new Migrator(connectionString).Migrate();
+            var run = new Migrator(connectionString).Migrate();
             await ReconcilerRegistration.ProvisionQuartzSchemaAsync(connectionString, CancellationToken.None);
-            Console.Out.WriteLine(applied.Count == 0
+            if (run.Recorded.Count > 0)
+                Console.Out.WriteLine($"found {run.Recorded.Count} migration(s) applied by another tool, now recorded: {string.Join(", ", run.Recorded)}");
+            Console.Out.WriteLine(run.Applied.Count == 0
                 ? "database is up to date; nothing to apply"
-                : $"applied {applied.Count} migration(s): {string.Join(", ", applied)}");
+                : $"applied {run.Applied.Count} migration(s): {string.Join(", ", run.Applied)}");
             return 0;
         }
         // Evolve reports an unreachable database from its constructor, unwrapped.

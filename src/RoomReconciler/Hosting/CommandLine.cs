@@ -23,15 +23,16 @@ public static class CommandLine
     /// <param name="takesWords">whether the command takes words (arguments that are not options), such as `sessions track ID`</param>
     /// <param name="options">the configuration options, for the host's configuration</param>
     /// <param name="words">the other arguments, in order</param>
+    /// <param name="flags">--words that the command reads itself, passed on as words</param>
     /// <returns>null when every option is a known key with a value, else what is wrong in one line</returns>
-    public static string? Problem(string[] args, bool takesWords, out string[] options, out IReadOnlyList<string> words)
+    public static string? Problem(string[] args, bool takesWords, out string[] options, out IReadOnlyList<string> words, IReadOnlyCollection<string>? flags = null)
     {
         var (optionList, wordList) = (new List<string>(), new List<string>());
         (options, words) = ([], wordList);
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
-            if (takesWords && !arg.StartsWith('-'))
+            if (takesWords && (!arg.StartsWith('-') || flags?.Contains(arg) == true))
             {
                 wordList.Add(arg);
                 continue;
