@@ -8,6 +8,8 @@ cd "$(dirname "$0")"
 require_dotnet
 postgres_bin >/dev/null
 require_chromium
+# The Supabase CLI (npm supabase, pinned in .ci/node): the database tests push the migrations with it.
+require_node_checks
 # The browser tests (tests/RoomReconciler.Tests/Browser, counted with the dotnet tests) launch that Chromium.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
@@ -52,7 +54,6 @@ check() {
   fi
 }
 require_python3
-require_node_checks
 require_systemd_analyze
 require_strace
 # The image: the Dockerfile's build stage publishes from exactly what its COPY lines copy (no container engine needed).

@@ -46,10 +46,11 @@ as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# The Node tools of the CI checks (.ci/node: the Kubernetes schemas, TypeScript), at the versions of its lockfile.
+# The Node tools of the CI checks and tests (.ci/node: the Kubernetes schemas, TypeScript, the Supabase CLI), at the
+# versions of its lockfile.
 require_node_checks() {
   require_node
-  [ -x .ci/node/node_modules/.bin/tsc ] || (cd .ci/node && npm ci --no-audit --no-fund --silent >&2)
+  { [ -x .ci/node/node_modules/.bin/tsc ] && [ -x .ci/node/node_modules/.bin/supabase ]; } || (cd .ci/node && npm ci --no-audit --no-fund --silent >&2)
 }
 
 require_python3() {

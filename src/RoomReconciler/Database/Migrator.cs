@@ -140,9 +140,9 @@ public sealed class Migrator(string connectionString, string? migrationsFolder =
     private void AcceptSupersededChecksums(NpgsqlConnection connection, IReadOnlyList<Script> scripts)
     {
         var current = scripts.ToDictionary(s => s.Name, s => s.Checksum);
-        foreach (var (name, released) in Superseded())
+        foreach (var (name, released, replacement) in Superseded())
         {
-            if (!current.TryGetValue(name, out var checksum) || checksum == released) continue;
+            if (current.GetValueOrDefault(name) is not { } checksum || checksum != replacement) continue;
             using var update = new NpgsqlCommand(
                 $"UPDATE {QualifiedChangelog} SET checksum = $1 WHERE type = 0 AND name = $2 AND checksum = $3", connection);
             update.Parameters.AddWithValue(checksum);
@@ -238,7 +238,7 @@ public sealed class Migrator(string connectionString, string? migrationsFolder =
             var byName = scripts.ToDictionary(s => s.Name);
             var changed = history.Changelog.Values
                 .Where(row => !byName.TryGetValue(row.Name, out var script)
-                              || (row.Checksum != script.Checksum && !superseded.Contains((row.Name, row.Checksum ?? ""))))
+                              || (row.Checksum != script.Checksum && !superseded.Contains((row.Name, row.Checksum ?? "", script.Checksum))))
                 .Select(row => byName.ContainsKey(row.Name) ? $"invalid checksum for migration: {row.Name} (changed since it was applied)"
                                                              : $"applied migration {row.Name} has no script")
                 .ToList();
@@ -270,12 +270,13 @@ public sealed class Migrator(string connectionString, string? migrationsFolder =
         ? throw new MigrationException($"migrations folder {folder} does not exist")
         : Directory.GetFiles(folder, "V*__*.sql").Select(Script.Of).OrderBy(s => s.Version, StringComparer.Ordinal).ToList();
 
-    private HashSet<(string Name, string Checksum)> Superseded()
+    /// <summary>superseded-checksums.txt: a script, the checksum it was released with, and the one of the text that replaced it.</summary>
+    private HashSet<(string Name, string Released, string Replacement)> Superseded()
     {
         var path = Path.Combine(MigrationsFolder, SupersededFile);
         return File.Exists(path)
             ? File.ReadLines(path).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'))
-                .Select(l => l.Split(' ', 2, StringSplitOptions.TrimEntries)).Select(p => (p[0], p[1])).ToHashSet()
+                .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Select(p => (p[0], p[1], p[2])).ToHashSet()
             : [];
     }
 

@@ -71,8 +71,8 @@ public sealed class MigrationTests
     {
         var connectionString = await TestDatabase.CreateEmptyAsync();
         var migrator = new Migrator(connectionString, TestDatabase.MigrationsFolder);
-        var first = migrator.Migrate();
-        var second = migrator.Migrate();
+        var first = migrator.Migrate().Applied;
+        var second = migrator.Migrate().Applied;
         Assert.That(first, Has.Count.EqualTo(Directory.GetFiles(TestDatabase.MigrationsFolder, "*.sql").Length));
         Assert.That(second, Is.Empty);
         Assert.That(migrator.GetStatus().IsCurrent, Is.True);
@@ -116,7 +116,7 @@ public sealed class MigrationTests
     {
         var connectionString = await TestDatabase.CreateEmptyAsync();
         var runs = Enumerable.Range(0, 3)
-            .Select(_ => Task.Run(() => new Migrator(connectionString, TestDatabase.MigrationsFolder).Migrate()))
+            .Select(_ => Task.Run(() => new Migrator(connectionString, TestDatabase.MigrationsFolder).Migrate().Applied))
             .ToList();
         var applied = await Task.WhenAll(runs);
 
@@ -136,10 +136,7 @@ public sealed class MigrationTests
     /// <param name="rolesSearchPath">leave the role's own search_path to Evolve (as those releases did) instead of public</param>
     public static async Task InstallBeforeTheInternalSchemaAsync(string connectionString, bool rolesSearchPath = false)
     {
-        var folder = Directory.CreateTempSubdirectory("roomreconciler-migrations-").FullName;
-        foreach (var file in Directory.GetFiles(TestDatabase.MigrationsFolder, "V*__*.sql")
-                     .Where(f => string.CompareOrdinal(Path.GetFileName(f), "V006") < 0))
-            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+        var folder = ReleasedScripts(before: "V006");
         await using var connection = new NpgsqlConnection(rolesSearchPath ? connectionString
             : new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = "public" }.ConnectionString);
         new EvolveDb.Evolve(connection, _ => { }, EvolveDb.Dialect.DBMS.PostgreSQL)
@@ -161,9 +158,11 @@ public sealed class MigrationTests
         var session = await old.NewSessionAsync();
         await old.CallAsync("session_clock_start($1, 'before')", session);
 
-        var applied = new Migrator(connectionString, TestDatabase.MigrationsFolder).Migrate();
+        var applied = new Migrator(connectionString, TestDatabase.MigrationsFolder).Migrate().Applied;
 
         Assert.That(applied, Is.EqualTo(new[] { "V006__internal_schema_and_privileges.sql", "V007__reconcile_apply_outcome_and_error.sql" }), "the old changelog was found and kept");
+        Assert.That(await ScalarAsync<string[]>(connectionString, $"SELECT array_agg(version ORDER BY version) FROM {Migrator.QualifiedHistory}"),
+            Is.EqualTo(new[] { "001", "002", "003", "004", "005", "006", "007" }), "the database's own record, from the changelog and the scripts since");
         Assert.That(await old.EventsAsync(session), Has.Count.EqualTo(1), "the event log moved with its rows");
         Assert.That((await old.GetAsync(session)).Time("started_at"), Is.Not.Null, "a session the old install tracked stays tracked");
         await using var check = new NpgsqlConnection(connectionString);
@@ -178,10 +177,94 @@ public sealed class MigrationTests
         Assert.That(reader.GetInt64(1), Is.EqualTo(1), "Quartz's tables moved with their rows");
     }
 
+    /// <summary>The line after which a script edited since its release holds its released text (db/README.md).</summary>
+    public const string ReleasedMarker = "-- ^ Added after this script was released";
+
+    /// <summary>A script's text as first released: what follows the marker line, or all of it.</summary>
+    public static string Released(string text) =>
+        text.IndexOf(ReleasedMarker, StringComparison.Ordinal) is var at and >= 0 ? text[(text.IndexOf('\n', at) + 1)..] : text;
+
+    /// <summary>A folder holding the scripts before the one named, as they were released.</summary>
+    public static string ReleasedScripts(string before)
+    {
+        var folder = Directory.CreateTempSubdirectory("roomreconciler-released-").FullName;
+        foreach (var script in Migrator.ScriptsIn(TestDatabase.MigrationsFolder).Where(s => string.CompareOrdinal(s.Name, before) < 0))
+            File.WriteAllText(Path.Combine(folder, script.Name), Released(File.ReadAllText(script.Path)));
+        return folder;
+    }
+
+    [Test]
+    public void EveryScriptEditedSinceItsRelease_HasItsReleasedChecksumAccepted()
+    {
+        var accepted = File.ReadLines(Path.Combine(TestDatabase.MigrationsFolder, "superseded-checksums.txt"))
+            .Where(l => l.Length > 0 && !l.StartsWith('#')).Select(l => l.Split(' ')).ToDictionary(p => p[0], p => (Released: p[1], Current: p[2]));
+        foreach (var script in Migrator.ScriptsIn(TestDatabase.MigrationsFolder))
+        {
+            var released = Script.ChecksumOf(Released(File.ReadAllText(script.Path)));
+            if (released == script.Checksum) Assert.That(accepted, Does.Not.ContainKey(script.Name), "a script never edited needs no entry");
+            else Assert.That(accepted.GetValueOrDefault(script.Name), Is.EqualTo((released, script.Checksum)),
+                $"{script.Name} changed after its release: its released text (after the marker) must be exactly what shipped, with that checksum listed");
+        }
+        Assert.That(accepted, Has.Count.EqualTo(7), "V001-V007 were released before the scripts recorded themselves");
+    }
+
+    /// <summary>
+    /// An install made by the release before this one: every script as released, applied by that release's migrator
+    /// (V001 with the application's schema on the path, the others with roomreconciler first).
+    /// </summary>
+    [Test]
+    public async Task AnInstallOfTheReleasedScripts_UpgradesApplyingNothing_AndStillCatchesAChangedScript()
+    {
+        var connectionString = await TestDatabase.CreateEmptyAsync();
+        var released = ReleasedScripts(before: "V999");
+        foreach (var (path, target) in new[] { ("\"public\"", "001"), ("\"roomreconciler\", \"public\"", (string?)null) })
+        {
+            await TestDatabase.ExecuteAsync(connectionString, "CREATE SCHEMA IF NOT EXISTS roomreconciler");
+            await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = path }.ConnectionString);
+            var evolve = new EvolveDb.Evolve(connection, _ => { }, EvolveDb.Dialect.DBMS.PostgreSQL)
+            {
+                Locations = [released], Schemas = [Migrator.Schema], MetadataTableSchema = Migrator.Schema, MetadataTableName = Migrator.ChangelogTable,
+                EnableClusterMode = true, IsEraseDisabled = true,
+            };
+            if (target is not null) evolve.TargetVersion = new EvolveDb.Migration.MigrationVersion(target);
+            evolve.Migrate();
+        }
+        await using var clock = new ClockDatabase(connectionString);
+        var session = await clock.NewSessionAsync();
+        await clock.TransitionAsync("start", session, null);
+        var folder = CopyOfMigrations();
+        Assert.That(new Migrator(connectionString, folder).GetStatus().IsCurrent, Is.True, "`check` accepts the released checksums before any migrate");
+
+        var run = new Migrator(connectionString, folder).Migrate();
+
+        Assert.That((run.Applied, run.Recorded), Is.EqualTo((Array.Empty<string>(), Array.Empty<string>())), "nothing applied again");
+        Assert.That(await ScalarAsync<string[]>(connectionString, $"SELECT array_agg(version ORDER BY version) FROM {Migrator.QualifiedHistory}"),
+            Is.EqualTo(new[] { "001", "002", "003", "004", "005", "006", "007" }), "the record is made from the changelog");
+        Assert.That(await ScalarAsync<long>(connectionString, $"SELECT count(*) FROM {Migrator.QualifiedChangelog} c WHERE c.type = 0 AND c.checksum = ANY($1)",
+            (object)Migrator.ScriptsIn(folder).Select(s => s.Checksum).ToArray()), Is.EqualTo(7), "the changelog holds the current checksums");
+        Assert.That((await clock.GetAsync(session)).Time("started_at"), Is.Not.Null, "the clock as it was");
+        Assert.That(await ScalarAsync<bool>(connectionString,
+            "SELECT has_table_privilege('roomreconciler_daemon', 'roomreconciler.migrations', 'SELECT') AND NOT has_table_privilege('roomreconciler_daemon', 'roomreconciler.migrations', 'INSERT, UPDATE, DELETE')"),
+            Is.True, "the daemon reads the record and cannot write it");
+
+        await File.AppendAllTextAsync(Path.Combine(folder, "V003__clock_functions.sql"), "\n-- edited after it was applied\n");
+        Assert.That(new Migrator(connectionString, folder).GetStatus().Describe(), Does.StartWith("database migrations are invalid"));
+        Assert.That(() => new Migrator(connectionString, folder).Migrate(), Throws.TypeOf<MigrationException>().With.Message.Contains("checksum"));
+    }
+
+    public static async Task<T> ScalarAsync<T>(string connectionString, string sql, params object[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var p in parameters) command.Parameters.AddWithValue(p);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
     private static string CopyOfMigrations()
     {
         var folder = Directory.CreateTempSubdirectory("roomreconciler-migrations-").FullName;
-        foreach (var file in Directory.GetFiles(TestDatabase.MigrationsFolder, "*.sql"))
+        foreach (var file in Directory.GetFiles(TestDatabase.MigrationsFolder))
             File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
         return folder;
     }

@@ -6,12 +6,26 @@ using RoomReconciler.Tests.Support;
 
 namespace RoomReconciler.Tests.Database;
 
+/// <summary>How the migrations reached the database: the three ways a Supabase team installs SQL.</summary>
+public enum Install
+{
+    /// <summary>RoomReconciler migrate</summary>
+    Migrate,
+    /// <summary>every script with psql -1 -f, as the SQL editor runs a file</summary>
+    Psql,
+    /// <summary>RoomReconciler migrations export --supabase, then supabase db push</summary>
+    SupabaseCli,
+}
+
 /// <summary>
 /// Installed into a Supabase-like database (<see cref="SupabaseDatabase"/>) by its non-superuser owner, whose
-/// search_path is Supabase's; then every path a browser has (PostgREST: authenticator, then the request's role and
-/// JWT claims) is tried against the clock and its internals.
+/// search_path is Supabase's, in each of the ways a team installs SQL; then every path a browser has (PostgREST:
+/// authenticator, then the request's role and JWT claims) is tried against the clock and its internals.
 /// </summary>
-public sealed class SupabaseTests
+[TestFixture(Install.Migrate)]
+[TestFixture(Install.Psql)]
+[TestFixture(Install.SupabaseCli)]
+public sealed class SupabaseTests(Install install)
 {
     private static readonly Guid Customer = Guid.Parse("0000000c-0000-0000-0000-000000000001");
     private static readonly Guid Stranger = Guid.Parse("0000000c-0000-0000-0000-000000000002");
@@ -20,12 +34,33 @@ public sealed class SupabaseTests
     private Guid _own;     // a tracked, started session of Customer
     private Guid _other;   // a tracked, started session of Stranger
 
+    private string? _secondPush;          // what a second `supabase db push` said
+    private MigrationRun _laterMigrate = null!;
+    private (string Before, string After) _schema;
+
     [OneTimeSetUp]
     public async Task InstallAsync()
     {
         _db = await SupabaseDatabase.CreateAsync();
-        new Migrator(_db.OwnerConnectionString, TestDatabase.MigrationsFolder).Migrate();
+        switch (install)
+        {
+            case Install.Migrate:
+                new Migrator(_db.OwnerConnectionString, TestDatabase.MigrationsFolder).Migrate();
+                break;
+            case Install.Psql:
+                await SqlTools.PsqlEveryScriptAsync(_db.OwnerConnectionString);
+                break;
+            case Install.SupabaseCli:
+                var project = SqlTools.SupabaseProject();
+                await SqlTools.SupabasePushAsync(project, _db.OwnerConnectionString);
+                _secondPush = await SqlTools.SupabasePushAsync(project, _db.OwnerConnectionString);
+                break;
+        }
+        // What `run` does at its first start as the owner (and `migrate` too): Quartz makes its tables.
         await ReconcilerRegistration.ProvisionQuartzSchemaAsync(_db.OwnerConnectionString, CancellationToken.None);
+        _schema.Before = await SchemaAsync(_db.OwnerConnectionString);
+        _laterMigrate = new Migrator(_db.OwnerConnectionString, TestDatabase.MigrationsFolder).Migrate();
+        _schema.After = await SchemaAsync(_db.OwnerConnectionString);
         (_own, _other) = (Guid.NewGuid(), Guid.NewGuid());
         await TestDatabase.ExecuteAsync(_db.OwnerConnectionString, $"""
             INSERT INTO sessions (id, customer_id) VALUES ('{_own}', '{Customer}'), ('{_other}', '{Stranger}');
@@ -34,7 +69,43 @@ public sealed class SupabaseTests
     }
 
     [Test]
-    public async Task Migrate_PutsTheChangelogInItsSchema_WhateverTheSearchPath_AndRunAcceptsTheDatabase()
+    public void ALaterMigrate_ChangesNothing_AndRecordsWhatItFound()
+    {
+        Assert.That(_laterMigrate.Applied, Is.Empty, "nothing is applied again");
+        Assert.That(_laterMigrate.Recorded, install == Install.Migrate ? Is.Empty
+            : Is.EqualTo(Migrator.ScriptsIn(TestDatabase.MigrationsFolder).Select(s => s.Name)), "what another tool applied is written into the changelog");
+        Assert.That(_schema.After, Is.EqualTo(_schema.Before), "functions, tables, columns, privileges, triggers and policies as they were");
+        if (install == Install.SupabaseCli)
+            Assert.That(_secondPush, Does.Contain("Remote database is up to date"), "a second push applies nothing");
+    }
+
+    /// <summary>Everything a migration decides, in the application's schema and ours (Evolve's changelog aside).</summary>
+    public static Task<string> SchemaAsync(string connectionString) => ScalarAsync<string>(connectionString, """
+        SELECT md5(string_agg(x, E'\n' ORDER BY x)) FROM (
+            SELECT format('function %s %s %s %s %s', p.oid::regprocedure, md5(pg_get_functiondef(p.oid)), p.proacl, p.proconfig, p.prosecdef)
+            FROM pg_proc p WHERE p.pronamespace IN ('public'::regnamespace, 'roomreconciler'::regnamespace)
+            UNION ALL
+            SELECT format('relation %s %s %s %s', c.oid::regclass, c.relkind, c.relacl, c.relrowsecurity) FROM pg_class c
+            WHERE c.relnamespace IN ('public'::regnamespace, 'roomreconciler'::regnamespace) AND c.relname NOT LIKE 'changelog%'
+            UNION ALL
+            SELECT format('column %s.%s %s %s %s', c.oid::regclass, a.attname, format_type(a.atttypid, a.atttypmod), a.attacl, pg_get_expr(d.adbin, d.adrelid))
+            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE c.relnamespace IN ('public'::regnamespace, 'roomreconciler'::regnamespace) AND c.relname NOT LIKE 'changelog%'
+              AND a.attnum > 0 AND NOT a.attisdropped
+            UNION ALL
+            SELECT format('trigger %s %s', t.tgrelid::regclass, pg_get_triggerdef(t.oid)) FROM pg_trigger t WHERE NOT t.tgisinternal
+            UNION ALL
+            SELECT format('policy %s %s %s', p.polrelid::regclass, p.polname, p.polroles) FROM pg_policy p
+            UNION ALL
+            SELECT format('schema %s %s', n.nspname, n.nspacl) FROM pg_namespace n WHERE n.nspname IN ('public', 'roomreconciler')
+            UNION ALL
+            SELECT format('default %s %s', d.defaclnamespace::regnamespace, d.defaclacl) FROM pg_default_acl d
+            UNION ALL
+            SELECT format('recorded %s %s', m.version, m.name) FROM roomreconciler.migrations m) AS s(x)
+        """);
+
+    [Test]
+    public async Task Install_PutsNothingOfOursOutsideItsSchema_WhateverTheSearchPath_AndRunAcceptsTheDatabase()
     {
         var pending = await new Migrator(_db.OwnerConnectionString, TestDatabase.MigrationsFolder).GetPendingAsync(CancellationToken.None);
         Assert.That(pending, Is.Empty, "`run` refuses a database with pending scripts");
@@ -44,6 +115,7 @@ public sealed class SupabaseTests
             WHERE c.relkind IN ('r', 'p', 'v', 'm') AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
               AND c.relnamespace::regnamespace::text NOT LIKE 'pg_toast%'
               AND c.relnamespace <> 'roomreconciler'::regnamespace
+              AND c.relnamespace::regnamespace::text <> 'supabase_migrations'
             """);
         Assert.That(objects, Is.EqualTo(new[] { "public.sessions" }), "nothing of ours outside roomreconciler but the clock columns");
         Assert.That(await ScalarAsync<long>(_db.OwnerConnectionString,
@@ -168,38 +240,6 @@ public sealed class SupabaseTests
         Assert.That(clientGrants, Is.EqualTo(new[] { "anon EXECUTE session_clock_get", "authenticated EXECUTE session_clock_get" }));
     }
 
-    [Test]
-    public async Task SplintersSecurityLints_FireOnTheSchemaBeforeThisInstall()
-    {
-        var db = await SupabaseDatabase.CreateAsync();
-        await MigrationTests.InstallBeforeTheInternalSchemaAsync(db.OwnerConnectionString);
-        var lints = await ScalarAsync<string[]>(db.OwnerConnectionString, $"SELECT array_agg(l) FROM ({LintsSql}) AS x(l)");
-        // Our three tables, the changelog and Quartz's one table here (15 with Quartz's own provisioning).
-        Assert.That(lints.Count(l => l.StartsWith("rls_disabled_in_public ")), Is.EqualTo(5), string.Join("\n", lints));
-        Assert.That(lints.Count(l => l.StartsWith("function_search_path_mutable ")), Is.EqualTo(10), string.Join("\n", lints));
-
-        // And upgrading that install clears them, moving the internals out of public.
-        new Migrator(db.OwnerConnectionString, TestDatabase.MigrationsFolder).Migrate();
-        Assert.That(await ScalarAsync<string[]?>(db.OwnerConnectionString, $"SELECT array_agg(l) FROM ({LintsSql}) AS x(l)") ?? [], Is.Empty);
-    }
-
-    [Test]
-    public async Task AnInstallThatEvolvePutInTheSchemaNamedBackslash_IsRecognised()
-    {
-        var db = await SupabaseDatabase.CreateAsync();
-        await MigrationTests.InstallBeforeTheInternalSchemaAsync(db.OwnerConnectionString, rolesSearchPath: true);
-        var before = await ScalarAsync<string>(db.OwnerConnectionString,
-            "SELECT string_agg(c.relnamespace::regnamespace::text, ',') FROM pg_class c WHERE c.relname = 'changelog'");
-        Assert.That(before, Is.Not.EqualTo("public").And.Not.EqualTo("roomreconciler"), "the old release's changelog landed in a stray schema");
-
-        var applied = new Migrator(db.OwnerConnectionString, TestDatabase.MigrationsFolder).Migrate();
-
-        Assert.That(applied, Is.EqualTo(new[] { "V006__internal_schema_and_privileges.sql", "V007__reconcile_apply_outcome_and_error.sql" }));
-        Assert.That(await new Migrator(db.OwnerConnectionString, TestDatabase.MigrationsFolder).GetPendingAsync(CancellationToken.None), Is.Empty);
-        Assert.That(await ScalarAsync<string>(db.OwnerConnectionString,
-            "SELECT string_agg(c.relnamespace::regnamespace::text, ',') FROM pg_class c WHERE c.relname = 'changelog'"), Is.EqualTo("roomreconciler"));
-    }
-
     /// <summary>`run` as a login role that owns nothing and holds only roomreconciler_daemon.</summary>
     [Test]
     public async Task Daemon_RunsAsARoleThatOwnsNothing()
@@ -283,7 +323,7 @@ public sealed class SupabaseTests
         await setup.ExecuteNonQueryAsync();
     }
 
-    private static async Task<T> ScalarAsync<T>(string connectionString, string sql)
+    public static async Task<T> ScalarAsync<T>(string connectionString, string sql)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
@@ -291,4 +331,41 @@ public sealed class SupabaseTests
         var value = await command.ExecuteScalarAsync();
         return value is DBNull or null ? default! : (T)value;
     }
+}
+
+/// <summary>Upgrades of a Supabase-like database that an earlier release installed.</summary>
+public sealed class SupabaseUpgradeTests
+{
+    [Test]
+    public async Task SplintersSecurityLints_FireOnTheSchemaBeforeThisInstall()
+    {
+        var db = await SupabaseDatabase.CreateAsync();
+        await MigrationTests.InstallBeforeTheInternalSchemaAsync(db.OwnerConnectionString);
+        var lints = await SupabaseTests.ScalarAsync<string[]>(db.OwnerConnectionString, $"SELECT array_agg(l) FROM ({SupabaseTests.LintsSql}) AS x(l)");
+        // Our three tables, the changelog and Quartz's one table here (15 with Quartz's own provisioning).
+        Assert.That(lints.Count(l => l.StartsWith("rls_disabled_in_public ")), Is.EqualTo(5), string.Join("\n", lints));
+        Assert.That(lints.Count(l => l.StartsWith("function_search_path_mutable ")), Is.EqualTo(10), string.Join("\n", lints));
+
+        // And upgrading that install clears them, moving the internals out of public.
+        new Migrator(db.OwnerConnectionString, TestDatabase.MigrationsFolder).Migrate();
+        Assert.That(await SupabaseTests.ScalarAsync<string[]?>(db.OwnerConnectionString, $"SELECT array_agg(l) FROM ({SupabaseTests.LintsSql}) AS x(l)") ?? [], Is.Empty);
+    }
+
+    [Test]
+    public async Task AnInstallThatEvolvePutInTheSchemaNamedBackslash_IsRecognised()
+    {
+        var db = await SupabaseDatabase.CreateAsync();
+        await MigrationTests.InstallBeforeTheInternalSchemaAsync(db.OwnerConnectionString, rolesSearchPath: true);
+        var before = await SupabaseTests.ScalarAsync<string>(db.OwnerConnectionString,
+            "SELECT string_agg(c.relnamespace::regnamespace::text, ',') FROM pg_class c WHERE c.relname = 'changelog'");
+        Assert.That(before, Is.Not.EqualTo("public").And.Not.EqualTo("roomreconciler"), "the old release's changelog landed in a stray schema");
+
+        var applied = new Migrator(db.OwnerConnectionString, TestDatabase.MigrationsFolder).Migrate().Applied;
+
+        Assert.That(applied, Is.EqualTo(new[] { "V006__internal_schema_and_privileges.sql", "V007__reconcile_apply_outcome_and_error.sql" }));
+        Assert.That(await new Migrator(db.OwnerConnectionString, TestDatabase.MigrationsFolder).GetPendingAsync(CancellationToken.None), Is.Empty);
+        Assert.That(await SupabaseTests.ScalarAsync<string>(db.OwnerConnectionString,
+            "SELECT string_agg(c.relnamespace::regnamespace::text, ',') FROM pg_class c WHERE c.relname = 'changelog'"), Is.EqualTo("roomreconciler"));
+    }
+
 }
