@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Operations figures for the README: idle memory (RSS), start to ready on an already-migrated database, and
+# Operations figures (tests/Benchmarks/README.md, "Operations"): idle memory (RSS), start to ready on an already-migrated database, and
 # SIGTERM to exit when idle, each against its target, over several runs of the published daemon. It starts its own
 # throwaway PostgreSQL and the LiveKit simulator and stops both.  Usage: tests/Benchmarks/ops-figures.sh [runs]
 set -euo pipefail

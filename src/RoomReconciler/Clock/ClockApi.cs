@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace RoomReconciler.Clock;
 
-/// <summary>The read-only clock API: a snapshot and a stream of snapshots per session (design.md, "HTTP API").</summary>
+/// <summary>The read-only clock API: a snapshot and a stream of snapshots per session (docs/contract.md, "The HTTP API").</summary>
 public static class ClockApi
 {
     public static IServiceCollection AddClockApi(this IServiceCollection services, IConfiguration configuration)

@@ -3,7 +3,7 @@ using RoomReconciler.Clock;
 
 namespace RoomReconciler.Database;
 
-/// <summary>`RoomReconciler sessions ...`: the operator's view of what the clock tracks (README "Installing into an existing database").</summary>
+/// <summary>`RoomReconciler sessions ...`: the operator's view of what the clock tracks (docs/install.md).</summary>
 public static class TrackedSessionsCommand
 {
     public const string Usage = """

@@ -14,10 +14,10 @@ namespace RoomReconciler.Hosting;
 /// </summary>
 /// <remarks>
 /// Why prometheus-net for the text rather than OpenTelemetry's Prometheus exporter: the families, their types and labels
-/// are a contract (README, deploy/grafana, deploy/prometheus), and prometheus-net writes them as they were: counters as
+/// are a contract (docs/operations.md, deploy/grafana, deploy/prometheus), and prometheus-net writes them as they were: counters as
 /// counters with their _total, every family declared from the start even before its first sample, no otel_scope_*
 /// labels on every series, and the process_*/dotnet_* families. Why the OTLP meter reads the registry rather than the
-/// features' meters: OTLP has carried a histogram as its _count and _sum (README), and it keeps doing so.
+/// features' meters: OTLP has carried a histogram as its _count and _sum (docs/operations.md), and it keeps doing so.
 /// The listener takes only meters of this host's factory, so two hosts in one process never count into each other.
 /// </remarks>
 public sealed class MetricsExport : IDisposable

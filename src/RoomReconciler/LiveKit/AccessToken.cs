@@ -7,7 +7,7 @@ using System.Text.Json.Serialization;
 namespace RoomReconciler.LiveKit;
 
 /// <summary>
-/// LiveKit's access-token grants (livekit-protocol.md §3), named as the official SDKs name them. Only the
+/// LiveKit's access-token grants (docs/livekit.md §3), named as the official SDKs name them. Only the
 /// grants this project reads or writes; unknown claims are kept in <see cref="VerifiedToken.Claims"/>.
 /// </summary>
 public sealed record VideoGrants
@@ -25,7 +25,7 @@ public sealed record VideoGrants
 /// <summary>
 /// Mints LiveKit JWTs. HS256 is written by hand over HMACSHA256 because the .NET JWT stack
 /// (System.IdentityModel.Tokens.Jwt) refuses keys shorter than 256 bits, and LiveKit's dev secret is
-/// "secret" (livekit-protocol.md §3, ".NET pitfall").
+/// "secret" (docs/livekit.md §3, ".NET pitfall").
 /// </summary>
 public static class AccessToken
 {

@@ -7,7 +7,7 @@ using RoomReconciler.Hosting;
 namespace RoomReconciler.LiveKit;
 
 /// <summary>
-/// `check`: how far LiveKit's clock (its HTTP Date header) and PostgreSQL's are from ours (livekit-protocol.md §8).
+/// `check`: how far LiveKit's clock (its HTTP Date header) and PostgreSQL's are from ours (docs/livekit.md §8).
 /// Every clock time the daemon stores is the database's, so skew does not move a bill; but tokens and webhooks carry
 /// times that LiveKit and we check with 60 s leeway, and Quartz's clustering assumes clocks within about a second.
 /// Above 1 s is a warning; beyond what the tokens tolerate it fails.

@@ -1,7 +1,7 @@
 namespace RoomReconciler.LiveKit;
 
 /// <summary>
-/// Why a RoomService call failed. The first eighteen are Twirp's error codes (livekit-protocol.md §1), sent by
+/// Why a RoomService call failed. The first eighteen are Twirp's error codes (docs/livekit.md §1), sent by
 /// the server or, for an error body that is not Twirp JSON, derived from the HTTP status as Twirp clients do
 /// (so a plain-text 401 is <see cref="Unauthenticated"/>). The last three happen on our side of the wire.
 /// </summary>

@@ -5,7 +5,7 @@ using System.Text.Json.Serialization.Metadata;
 namespace RoomReconciler.LiveKit;
 
 /// <summary>
-/// The JSON dialect of LiveKit's protojson (livekit-protocol.md §1, §4). Twirp responses use proto names
+/// The JSON dialect of LiveKit's protojson (docs/livekit.md §1, §4). Twirp responses use proto names
 /// (snake_case) with every field present; webhooks use lowerCamelCase with zero values omitted; int64 values
 /// arrive as strings; enums as names, or as numbers when the encoder does not know them. One set of DTOs
 /// reads both: each multi-word property also answers to its snake_case name.

@@ -7,7 +7,7 @@ using Polly.Timeout;
 namespace RoomReconciler.LiveKit;
 
 /// <summary>
-/// LiveKit's RoomService over Twirp JSON (livekit-protocol.md §1), named as the SDKs name it. A typed HttpClient:
+/// LiveKit's RoomService over Twirp JSON (docs/livekit.md §1), named as the SDKs name it. A typed HttpClient:
 /// base address, time budget and resilience (retries, timeouts, circuit breaker) come from
 /// <see cref="LiveKitRegistration.AddLiveKit"/>. Every failure is a <see cref="LiveKitException"/>, except
 /// OperationCanceledException when the caller's own token is cancelled.

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 namespace RoomReconciler.LiveKit;
 
 /// <summary>
-/// Server-API tokens for RoomService calls (livekit-protocol.md §3): one for ListRooms (video.roomList), one per
+/// Server-API tokens for RoomService calls (docs/livekit.md §3): one for ListRooms (video.roomList), one per
 /// room for the participant calls (video.roomAdmin + video.room), each reused until shortly before it expires.
 /// Thread-safe: two callers racing on a stale entry both mint a token, which is harmless.
 /// </summary>
@@ -20,7 +20,7 @@ public sealed class ServerTokens(IOptions<LiveKitOptions> options, TimeProvider 
     public static readonly TimeSpan RenewBefore = TimeSpan.FromMinutes(2);
 
     /// <summary>
-    /// nbf and iat are set this far back, LiveKit's own leeway (livekit-protocol.md §8): with its leeway on top, a
+    /// nbf and iat are set this far back, LiveKit's own leeway (docs/livekit.md §8): with its leeway on top, a
     /// LiveKit clock up to two minutes behind ours still accepts the token, and one ahead is bounded only by exp.
     /// </summary>
     public static readonly TimeSpan ClockSkewAllowance = TimeSpan.FromSeconds(60);

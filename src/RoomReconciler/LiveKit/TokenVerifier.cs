@@ -10,7 +10,7 @@ public sealed record VerifiedToken(string Issuer, string? Identity, VideoGrants?
 public sealed class TokenRejectedException(string reason) : Exception(reason);
 
 /// <summary>
-/// Verifies LiveKit JWTs as the server does (livekit-protocol.md §3): HS256 only (never "none" nor any other
+/// Verifies LiveKit JWTs as the server does (docs/livekit.md §3): HS256 only (never "none" nor any other
 /// alg), the secret looked up by the `iss` API key, `exp` required, `exp`/`nbf` checked with 60 s leeway.
 /// Written by hand for the same reason as <see cref="AccessToken"/>: the dev secret is too short for the .NET JWT stack.
 /// </summary>

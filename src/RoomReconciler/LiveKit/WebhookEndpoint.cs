@@ -3,9 +3,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace RoomReconciler.LiveKit;
 
 /// <summary>
-/// POST /livekit/webhook (design.md): 200 for an accepted or duplicate event, 401 for a missing or bad signature,
+/// POST /livekit/webhook (docs/contract.md): 200 for an accepted or duplicate event, 401 for a missing or bad signature,
 /// 400 for a signed body that is not a webhook event, 413 for a body over 1 MiB, 503 when the database cannot
-/// record the event (LiveKit retries 5xx, not 4xx: livekit-protocol.md §4).
+/// record the event (LiveKit retries 5xx, not 4xx: docs/livekit.md §4).
 /// </summary>
 public static class WebhookEndpoint
 {

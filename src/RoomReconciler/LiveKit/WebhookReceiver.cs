@@ -7,7 +7,7 @@ namespace RoomReconciler.LiveKit;
 public sealed class MalformedWebhookException(string message) : Exception(message);
 
 /// <summary>
-/// Verifies and parses a LiveKit webhook as LiveKit's own receivers do (livekit-protocol.md §4): the Authorization
+/// Verifies and parses a LiveKit webhook as LiveKit's own receivers do (docs/livekit.md §4): the Authorization
 /// header is a JWT (a "Bearer " prefix is tolerated) signed HS256 by our API key, and its sha256 claim is the
 /// standard, padded base64 of SHA-256 over the body bytes exactly as received.
 /// </summary>

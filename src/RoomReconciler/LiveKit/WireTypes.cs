@@ -3,12 +3,12 @@ using System.Text.Json.Serialization;
 namespace RoomReconciler.LiveKit;
 
 // The subset of LiveKit's protobuf messages (livekit_models.proto, livekit_webhook.proto) this project reads,
-// as JSON DTOs. They are read with LiveKitJson.Options, which accepts what the server may send (livekit-protocol.md
+// as JSON DTOs. They are read with LiveKitJson.Options, which accepts what the server may send (docs/livekit.md
 // §1, §2, §4): snake_case (Twirp responses) and lowerCamelCase (webhooks) names, int64 as strings or numbers,
 // enums as names or numbers, null messages, omitted zero values and unknown fields. Property names below are the
 // lowerCamelCase JSON names; the snake_case spelling is accepted as an alias.
 
-/// <summary>A LiveKit room (livekit-protocol.md §2). <see cref="NumParticipants"/> is stale by design; count ListParticipants.</summary>
+/// <summary>A LiveKit room (docs/livekit.md §2). <see cref="NumParticipants"/> is stale by design; count ListParticipants.</summary>
 public sealed record Room
 {
     public string Sid { get; init; } = "";
@@ -28,7 +28,7 @@ public sealed record Room
     public bool ActiveRecording { get; init; }
 }
 
-/// <summary>A participant as the server reports it (livekit-protocol.md §2). Track presence by <see cref="Sid"/>.</summary>
+/// <summary>A participant as the server reports it (docs/livekit.md §2). Track presence by <see cref="Sid"/>.</summary>
 public sealed record ParticipantInfo
 {
     public string Sid { get; init; } = "";
@@ -83,7 +83,7 @@ public enum DisconnectReason
     MediaFailure = 15, AgentError = 16,
 }
 
-/// <summary>A webhook (livekit-protocol.md §4). <see cref="Participant"/> holds only sid and identity on track_* events.</summary>
+/// <summary>A webhook (docs/livekit.md §4). <see cref="Participant"/> holds only sid and identity on track_* events.</summary>
 public sealed record WebhookEvent
 {
     /// <summary>"EV_…"; the dedupe key.</summary>

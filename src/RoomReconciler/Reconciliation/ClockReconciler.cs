@@ -21,7 +21,7 @@ public sealed class ClockReconciler(
 
     /// <summary>
     /// Every room whose listing is unchanged is still looked at within this many ticks: num_participants counts
-    /// hidden, SIP and JOINING participants and lags (livekit-protocol.md §2), so an unchanged listing can hide a change
+    /// hidden, SIP and JOINING participants and lags (docs/livekit.md §2), so an unchanged listing can hide a change
     /// of who is present, and only a webhook, which LiveKit may drop, would tell.
     /// </summary>
     public const int VerifyEveryTicks = 6;

@@ -66,7 +66,7 @@ public static class ReconcilerRegistration
             store.ProvisionSchema();
             store.ConfigureStore(ado =>
             {
-                // Schema-qualified: Quartz's tables are internal (README "Installing into an existing database").
+                // Schema-qualified: Quartz's tables are internal (docs/contract.md, "Schemas and privileges").
                 ado.TablePrefix = RoomReconciler.Database.Migrator.Schema + ".qrtz_";
                 // A tick later than one poll interval is a misfire: it runs once, at once, never as a burst of the missed ones.
                 ado.MisfireThreshold = pollInterval;

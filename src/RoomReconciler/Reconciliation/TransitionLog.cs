@@ -5,7 +5,7 @@ namespace RoomReconciler.Reconciliation;
 
 /// <summary>
 /// Logs and counts what a reconcile applied, for the room worker and the poll alike: one line per clock change that
-/// greps by session id (README "Logs"), and the transition metrics.
+/// greps by session id (docs/operations.md, "Logs"), and the transition metrics.
 /// </summary>
 public sealed class TransitionLog(IOptionsMonitor<ReconcilerOptions> options, ReconcilerMetrics metrics, ILogger<TransitionLog> log)
 {

@@ -19,7 +19,7 @@ public sealed class WebhookReconcileHandler(RoomQueue queue, IOptionsMonitor<Rec
             // createdAt is whole seconds, so the drop happened before createdAt + 1 s; the decision also caps it at now,
             // which is within milliseconds of the drop when the webhook came straight away.
             DateTimeOffset? dropHint = emptied && evt.CreatedAt > 0 ? DateTimeOffset.FromUnixTimeSeconds(evt.CreatedAt + 1) : null;
-            // participant_joined is sent when the participant became ACTIVE (livekit-protocol.md §8): a better start or
+            // participant_joined is sent when the participant became ACTIVE (docs/livekit.md §8): a better start or
             // resume moment than joined_at, which a long JOINING may be far past.
             var activeHint = evt.Event == WebhookEventNames.ParticipantJoined && evt.CreatedAt > 0 && evt.Participant?.Identity is { Length: > 0 } identity
                 ? new ActiveHint(identity, DateTimeOffset.FromUnixTimeSeconds(evt.CreatedAt))

@@ -267,7 +267,7 @@ public sealed partial class ClockApiTests
 
     /// <summary>
     /// A change is served as soon as its notification arrives: no TTL, no polling. The notification races the
-    /// caller's next request (typically by less than a millisecond, more on a loaded machine: README.md,
+    /// caller's next request (typically by less than a millisecond, more on a loaded machine: src/RoomReconciler/Clock/README.md,
     /// "Freshness"), so the change must show within 100 ms, where a cache with a lifetime would show the old state
     /// for its lifetime.
     /// </summary>

@@ -1,7 +1,7 @@
 namespace RoomReconciler.Tests.LiveKit;
 
 /// <summary>
-/// Bodies as LiveKit sends them (livekit-protocol.md): Twirp responses are snake_case with every field present,
+/// Bodies as LiveKit sends them (docs/livekit.md): Twirp responses are snake_case with every field present,
 /// int64 as strings, enums as names, null for unset messages, and a random space after some commas (detrand);
 /// webhooks are lowerCamelCase with zero values omitted.
 /// </summary>

@@ -101,7 +101,7 @@ public sealed class RoomServiceClientTests
         Assert.Multiple(() =>
         {
             Assert.That(claims.GetProperty("iss").GetString(), Is.EqualTo(TestTokens.ApiKey));
-            // Set back by LiveKit's leeway, so that a LiveKit clock behind ours still accepts it (livekit-protocol.md §8).
+            // Set back by LiveKit's leeway, so that a LiveKit clock behind ours still accepts it (docs/livekit.md §8).
             Assert.That(claims.GetProperty("nbf").GetInt64(), Is.EqualTo(now - (long)ServerTokens.ClockSkewAllowance.TotalSeconds));
             Assert.That(claims.GetProperty("iat").GetInt64(), Is.EqualTo(now - (long)ServerTokens.ClockSkewAllowance.TotalSeconds));
             Assert.That(claims.GetProperty("exp").GetInt64(), Is.EqualTo(now + (long)ServerTokens.Lifetime.TotalSeconds));

@@ -3,7 +3,7 @@ using RoomReconciler.LiveKit;
 
 namespace RoomReconciler.Tests.LiveKit;
 
-/// <summary>The hand-written HS256 AccessToken and TokenVerifier (livekit-protocol.md §3), with the dev secret "secret".</summary>
+/// <summary>The hand-written HS256 AccessToken and TokenVerifier (docs/livekit.md §3), with the dev secret "secret".</summary>
 public sealed class TokenTests
 {
     private static readonly DateTimeOffset Now = DateTimeOffset.FromUnixTimeSeconds(1_800_000_000);

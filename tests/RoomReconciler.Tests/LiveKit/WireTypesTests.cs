@@ -3,7 +3,7 @@ using RoomReconciler.LiveKit;
 
 namespace RoomReconciler.Tests.LiveKit;
 
-/// <summary>The DTOs read everything livekit-protocol.md §1, §2 and §4 say the server may send.</summary>
+/// <summary>The DTOs read everything docs/livekit.md §1, §2 and §4 say the server may send.</summary>
 public sealed class WireTypesTests
 {
     private static T Parse<T>(string json) => JsonSerializer.Deserialize<T>(json, LiveKitJson.Options)!;

@@ -6,7 +6,7 @@ using NUnit.Framework;
 namespace RoomReconciler.Tests.Simulator;
 
 /// <summary>
-/// The participant lifecycle a bill depends on (livekit-protocol.md §8): legacy grants in num_participants, JOINING
+/// The participant lifecycle a bill depends on (docs/livekit.md §8): legacy grants in num_participants, JOINING
 /// that never completes, unclean disconnects, dropped webhooks, the psrpc answer, and a dead node's rooms.
 /// Timers run on real time, shortened by the options.
 /// </summary>

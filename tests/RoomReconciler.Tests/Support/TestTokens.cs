@@ -54,7 +54,7 @@ public static class TestTokens
         return header.GetProperty("alg").GetString() == "HS256" ? Claims(token) : null;
     }
 
-    /// <summary>A webhook signature as LiveKit makes it (livekit-protocol.md §4): sha256 claim, 5 min lifetime, no sub, no video.</summary>
+    /// <summary>A webhook signature as LiveKit makes it (docs/livekit.md §4): sha256 claim, 5 min lifetime, no sub, no video.</summary>
     public static string Webhook(byte[] body, string secret = Secret, DateTimeOffset? now = null, TimeSpan? lifetime = null) =>
         AccessToken.Create(ApiKey, secret, now ?? DateTimeOffset.UtcNow, lifetime ?? TimeSpan.FromMinutes(5),
             extraClaims: new Dictionary<string, object?> { ["sha256"] = Convert.ToBase64String(SHA256.HashData(body)) });
