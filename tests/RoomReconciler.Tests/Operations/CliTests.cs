@@ -81,4 +81,28 @@ public sealed class CliTests
         Assert.That(run.Output, Does.Not.Contain("s3cret-pw"));
         Assert.That(run.Output, Does.Not.Match(@"(?m)^\s+at ").And.Not.Contain("Unhandled exception"));
     }
+
+    [Test]
+    public async Task MigrationsExport_WritesEveryScriptForTheSupabaseCli_UnderItsFixedVersion()
+    {
+        var folder = Path.Combine(Directory.CreateTempSubdirectory("roomreconciler-export-").FullName, "supabase", "migrations");
+        await using var run = await DaemonCommand.RunAsync(["migrations", "export", "--supabase", folder]);
+
+        Assert.That(run.ExitCode, Is.Zero, run.Output);
+        var scripts = Directory.GetFiles(Support.TestDatabase.MigrationsFolder, "V*__*.sql").Select(Path.GetFileName).Order().ToList();
+        var exported = Directory.GetFiles(folder).Select(Path.GetFileName).Order().ToList();
+        Assert.That(exported, Is.EqualTo(scripts.Select(s => $"20261201{int.Parse(s![1..4]):D6}_roomreconciler_{s[6..]}")));
+        Assert.That(File.ReadAllText(Path.Combine(folder, exported[0]!)), Is.EqualTo(File.ReadAllText(Path.Combine(Support.TestDatabase.MigrationsFolder, scripts[0]!))),
+            "each file is the script as it is");
+    }
+
+    [TestCase]
+    [TestCase("export", "DIR")]
+    [TestCase("export", "--supabase")]
+    public async Task MigrationsWithoutAFullSubcommand_Exits2WithItsUsage(params string[] words)
+    {
+        await using var run = await DaemonCommand.RunAsync(["migrations", .. words]);
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.Output);
+        Assert.That(run.Output, Does.Contain("export --supabase DIR"));
+    }
 }
