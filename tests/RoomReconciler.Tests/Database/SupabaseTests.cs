@@ -135,6 +135,8 @@ public sealed class SupabaseTests(Install install)
         "UPDATE roomreconciler.qrtz_triggers SET trigger_state = 'PAUSED'",
         "DELETE FROM roomreconciler.qrtz_locks",
         "SELECT count(*) FROM roomreconciler.changelog",
+        "SELECT count(*) FROM roomreconciler.migrations",
+        "INSERT INTO roomreconciler.migrations (version, name) VALUES ('999', 'forged')",
         "SELECT roomreconciler.session_reconcile_apply('[]', 'poll')",
         "SELECT roomreconciler.session_clock_transition('{own}', 'paused', 'x', NULL, 'api')",
         "SELECT session_clock_pause('{own}', 'x')",
@@ -153,9 +155,9 @@ public sealed class SupabaseTests(Install install)
     ];
 
     [Test]
-    public async Task ClientRoles_ReachNothingButTheirOwnClock([Values("anon", "authenticated")] string role, [Range(0, 23)] int statement)
+    public async Task ClientRoles_ReachNothingButTheirOwnClock([Values("anon", "authenticated")] string role, [Range(0, 25)] int statement)
     {
-        Assert.That(Forbidden, Has.Length.EqualTo(24));
+        Assert.That(Forbidden, Has.Length.EqualTo(26));
         var sql = Forbidden[statement].Replace("{own}", _own.ToString()).Replace("{customer}", Customer.ToString());
         var before = await StateAsync();
         var (error, rows) = await AsClientAsync(role, Customer, sql);
@@ -252,6 +254,9 @@ public sealed class SupabaseTests(Install install)
 
         Assert.That(await new Migrator(daemon, TestDatabase.MigrationsFolder).GetPendingAsync(CancellationToken.None), Is.Empty);
         Assert.That(new Migrator(daemon, TestDatabase.MigrationsFolder).GetStatus().Describe(), Does.Contain("current"));
+        Assert.That(async () => await TestDatabase.ExecuteAsync(daemon, "INSERT INTO roomreconciler.migrations (version, name) VALUES ('999', 'forged')"),
+            Throws.TypeOf<PostgresException>().With.Property(nameof(PostgresException.SqlState)).EqualTo(PostgresErrorCodes.InsufficientPrivilege),
+            "the daemon reads the database's record of its migrations and cannot forge it");
         await using var source = NpgsqlDataSource.Create(daemon);
         var store = new SessionStore(source);
         var reading = (await store.LoadAsync(session, CancellationToken.None)).Sessions.Single();
@@ -282,6 +287,7 @@ public sealed class SupabaseTests(Install install)
             (SELECT string_agg(concat_ws(',', id, started_at, ended_at, is_paused, total_paused_ms, last_state_change_at, clock_tracked), ';' ORDER BY id) FROM sessions),
             (SELECT string_agg(concat_ws(',', id, reason), ';' ORDER BY id) FROM roomreconciler.session_events),
             (SELECT count(*) FROM roomreconciler.qrtz_locks),
+            (SELECT string_agg(version, ',' ORDER BY version) FROM roomreconciler.migrations),
             (SELECT string_agg(trigger_state, ',') FROM roomreconciler.qrtz_triggers))
         """);
 
