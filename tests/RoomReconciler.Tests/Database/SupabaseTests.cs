@@ -374,4 +374,24 @@ public sealed class SupabaseUpgradeTests
             "SELECT string_agg(c.relnamespace::regnamespace::text, ',') FROM pg_class c WHERE c.relname = 'changelog'"), Is.EqualTo("roomreconciler"));
     }
 
+    /// <summary>A project that pushed an earlier release's export, then exports the next release: only the new files apply.</summary>
+    [Test]
+    public async Task ASupabaseProjectUpgrading_PushesOnlyTheNewScripts()
+    {
+        var db = await SupabaseDatabase.CreateAsync();
+        var project = SqlTools.SupabaseProject();
+        var migrations = Path.Combine(project, "supabase", "migrations");
+        var later = Directory.GetFiles(migrations).Order(StringComparer.Ordinal).Skip(5).ToList();
+        var aside = Directory.CreateTempSubdirectory("roomreconciler-next-release-").FullName;
+        foreach (var file in later) File.Move(file, Path.Combine(aside, Path.GetFileName(file)));
+        await SqlTools.SupabasePushAsync(project, db.OwnerConnectionString);
+
+        SupabaseExport.Write(Migrator.ScriptsIn(TestDatabase.MigrationsFolder), migrations);
+        var output = await SqlTools.SupabasePushAsync(project, db.OwnerConnectionString);
+
+        Assert.That(System.Text.RegularExpressions.Regex.Matches(output, @"Applying migration (\S+)\.\.\.").Select(m => m.Groups[1].Value),
+            Is.EqualTo(later.Select(Path.GetFileName)), output);
+        Assert.That(await SupabaseTests.ScalarAsync<string[]>(db.OwnerConnectionString, $"SELECT array_agg(version ORDER BY version) FROM {Migrator.QualifiedHistory}"),
+            Is.EqualTo(Migrator.ScriptsIn(TestDatabase.MigrationsFolder).Select(s => s.Version)));
+    }
 }
