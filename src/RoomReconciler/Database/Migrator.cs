@@ -71,7 +71,7 @@ public sealed class Migrator(string connectionString, string? migrationsFolder =
         var found = scripts.Where(s => history.Recorded.Contains(s.Version) && !history.Changelog.ContainsKey(s.Version)).ToList();
         if (found.Count == 0) return [];
         var last = found[^1];
-        if (scripts.TakeWhile(s => s != last).FirstOrDefault(s => !history.Recorded.Contains(s.Version) && !history.Changelog.ContainsKey(s.Version)) is { } gap)
+        if (scripts.TakeWhile(s => s != last).FirstOrDefault(s => !history.Applied(s.Version)) is { } gap)
             throw new MigrationException($"{gap.Name} is not applied but {last.Name} is; apply {gap.Name} as the others were, then migrate again");
         MigrateWith(SearchPath(Schema, appSchema), last.Version, skip: true, log);
         return found.Select(s => s.Name).ToList();
