@@ -53,6 +53,12 @@ require_node_checks() {
   { [ -x .ci/node/node_modules/.bin/tsc ] && [ -x .ci/node/node_modules/.bin/supabase ]; } || (cd .ci/node && npm ci --no-audit --no-fund --silent >&2)
 }
 
+# The outbound events tests' receiver (tests/receiver: the standardwebhooks package), at the versions of its lockfile.
+require_event_receiver() {
+  require_node
+  [ -d tests/receiver/node_modules/standardwebhooks ] || (cd tests/receiver && npm ci --no-audit --no-fund --silent >&2)
+}
+
 require_python3() {
   command -v python3 >/dev/null || { log "installing Python 3"; apt_install python3 >/dev/null; }
 }

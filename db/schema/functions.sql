@@ -189,6 +189,45 @@ $$;
 -- which only the clock writers hold (through session_clock_pause/resume/start/end or session_reconcile_apply).
 ALTER FUNCTION session_clock_transition(uuid, text, text, timestamptz, text, jsonb) SECURITY DEFINER;
 
+-- session_events_outbox: V009__events_outbox.sql
+-- Runs in the transition's transaction (session_events is written only by session_clock_transition, for the
+-- reconciler, the webhook path and the application's own session_clock_* calls alike), so an event exists exactly
+-- when its transition committed. With no endpoint to send to, it writes nothing. The NOTIFY, sent at commit, wakes
+-- the daemons' delivery at once; identical payloads within one transaction are folded into one by PostgreSQL.
+CREATE FUNCTION session_events_outbox() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+DECLARE
+    s          sessions;
+    v_event    uuid;
+    v_sequence bigint;
+BEGIN
+    IF NOT EXISTS (SELECT FROM event_endpoints e WHERE e.configured AND e.disabled_at IS NULL) THEN
+        RETURN NULL;
+    END IF;
+    -- The transition holds this lock already; taking it here keeps the sequence gapless for any other writer too.
+    SELECT * INTO s FROM sessions WHERE id = NEW.session_id FOR UPDATE;
+    SELECT coalesce(max(o.sequence), 0) + 1 INTO v_sequence FROM event_outbox o WHERE o.session_id = NEW.session_id;
+    v_event := gen_random_uuid();
+    INSERT INTO event_outbox (event_id, session_id, sequence, event_type, payload, session_event_id)
+    VALUES (v_event, NEW.session_id, v_sequence, 'session.' || NEW.event_type,
+            convert_to(jsonb_build_object(
+                'type', 'session.' || NEW.event_type,
+                'timestamp', session_clock_iso(NEW.effective_at),
+                'data', jsonb_build_object(
+                    'session_id',   NEW.session_id,
+                    'sequence',     v_sequence,
+                    'reason',       NEW.reason,
+                    'source',       NEW.source,
+                    'effective_at', session_clock_iso(NEW.effective_at),
+                    'clock',        session_clock_snapshot(s, NEW.created_at)))::text, 'UTF8'),
+            NEW.id);
+    INSERT INTO event_deliveries (endpoint_id, event_id, session_id, sequence)
+    SELECT e.id, v_event, NEW.session_id, v_sequence FROM event_endpoints e WHERE e.configured AND e.disabled_at IS NULL;
+    PERFORM pg_notify('roomreconciler_events', '');
+    RETURN NULL;
+END;
+$$;
+
 -- session_reconcile_apply: V007__reconcile_apply_outcome_and_error.sql
 -- p_decisions is a JSON array of
 --   {"session_id": uuid, "version": text, "presence_version": text|null,

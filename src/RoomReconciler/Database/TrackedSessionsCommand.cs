@@ -1,5 +1,6 @@
 using Npgsql;
 using RoomReconciler.Clock;
+using RoomReconciler.Hosting;
 
 namespace RoomReconciler.Database;
 
@@ -15,15 +16,8 @@ public static class TrackedSessionsCommand
         """;
 
     /// <returns>0 done; 1 some id does not exist, or the database cannot be used; 2 bad usage</returns>
-    public static async Task<int> RunAsync(string connectionString, IReadOnlyList<string> words, TextWriter output, TextWriter error)
-    {
-        try { return await RunCheckedAsync(connectionString, words, output, error); }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException)
-        {
-            error.WriteLine($"sessions: cannot use the database: {e.Message}");
-            return 1;
-        }
-    }
+    public static Task<int> RunAsync(string connectionString, IReadOnlyList<string> words, TextWriter output, TextWriter error) =>
+        OperatorCommand.RunAsync("sessions", () => RunCheckedAsync(connectionString, words, output, error), error);
 
     private static async Task<int> RunCheckedAsync(string connectionString, IReadOnlyList<string> words, TextWriter output, TextWriter error)
     {
@@ -55,10 +49,5 @@ public static class TrackedSessionsCommand
         }
     }
 
-    private static int UsageError(TextWriter error, string problem)
-    {
-        error.WriteLine($"sessions: {problem}");
-        error.WriteLine(Usage);
-        return 2;
-    }
+    private static int UsageError(TextWriter error, string problem) => OperatorCommand.UsageError("sessions", Usage, error, problem);
 }

@@ -18,6 +18,7 @@ public static class Cli
           migrate   apply db/migrations to ConnectionStrings:Postgres and exit
           check     validate the configuration, reach PostgreSQL and LiveKit, check migrations; exit non-zero on any problem
           sessions  see and change which sessions the clock tracks (`sessions` alone prints its usage)
+          events    outbound events: `events status`, `events replay --endpoint N --since <time|sequence>` (alone: its usage)
           migrations  the migrations for psql or the Supabase CLI: `migrations export --supabase DIR` (alone: its usage)
           --help    this text
           --version the version
@@ -35,6 +36,10 @@ public static class Cli
           Reconciler:CountedKinds      participant kinds that keep a clock running (default ["STANDARD"])
           ClockApi:RequireToken        /clock needs a LiveKit join token for the session's room (default true)
           ClockApi:StreamHeartbeat     comment heartbeat on clock streams (default 00:00:15)
+          Events:Endpoints:N:Url       where clock transitions are POSTed as Standard Webhooks (default none: no events)
+          Events:Endpoints:N:Secret    its whsec_ secret(s), space-separated to rotate
+          Events:RetrySchedule         delays between attempts (default 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, 1 d, 1 d)
+          Events:Timeout               how long one attempt may take (default 00:00:10)
           Demo:Enabled                 serve the demo page /demo/{sessionId} (default false; ./run.sh sets it)
           Log:Format                   text (default) or json
           Serilog:MinimumLevel:Default log level (default Information)
@@ -55,6 +60,9 @@ public static class Cli
         ["sessions"] = new((options, words) => TrackedSessionsCommand.RunAsync(
             DaemonHost.CreateBuilder(options).Configuration.BindKeyedOptions<PostgresOptions>().Postgres!, words, Console.Out, Console.Error),
             TakesWords: true),
+        ["events"] = new((options, words) => Events.EventsCommand.RunAsync(
+            DaemonHost.CreateBuilder(options).Configuration.BindKeyedOptions<PostgresOptions>().Postgres!, words, Console.Out, Console.Error),
+            TakesWords: true, Flags: Events.EventsCommand.Flags),
         ["migrations"] = new((_, words) => Task.FromResult(MigrationsCommand.Run(Migrator.DefaultFolder, words, Console.Out, Console.Error)),
             TakesWords: true, Flags: [MigrationsCommand.SupabaseFlag]),
     };

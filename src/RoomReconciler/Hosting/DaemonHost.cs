@@ -2,6 +2,7 @@ using Npgsql;
 using RoomReconciler.Clock;
 using RoomReconciler.Database;
 using RoomReconciler.Demo;
+using RoomReconciler.Events;
 using RoomReconciler.LiveKit;
 using RoomReconciler.Reconciliation;
 using RoomReconciler.Timeline;
@@ -48,6 +49,7 @@ public static class DaemonHost
 
         builder.Services.AddLiveKit(configuration);
         builder.Services.AddReconciler(configuration, connectionString);
+        builder.Services.AddEvents(configuration);
         configure?.Invoke(builder);
         var app = builder.Build();
         app.UseSerilogRequestLogging(RequestLogging.Configure);

@@ -27,6 +27,7 @@ public static class Management
         builder.Services.TryAddSingleton<ReconcilerMetrics>();
         builder.Services.TryAddSingleton<LiveKitMetrics>();
         builder.Services.TryAddSingleton<ClockMetrics>();
+        builder.Services.TryAddSingleton<Events.EventMetrics>();
         builder.Services.TryAddSingleton<MetricsExport>();
         var port = builder.Configuration.BindKeyedOptions<ManagementOptions>().Port;
         builder.Services.AddKeyedOptions<ManagementOptions>(builder.Configuration);

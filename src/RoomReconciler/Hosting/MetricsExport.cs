@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Prometheus;
 using RoomReconciler.Clock;
+using RoomReconciler.Events;
 using RoomReconciler.LiveKit;
 using RoomReconciler.Reconciliation;
 
@@ -8,7 +9,7 @@ namespace RoomReconciler.Hosting;
 
 /// <summary>
 /// One host's metrics, exported: the features' instruments (<see cref="ReconcilerMetrics"/>, <see cref="LiveKitMetrics"/>,
-/// <see cref="ClockMetrics"/>), created from this host's <see cref="IMeterFactory"/>, recorded into this host's own
+/// <see cref="ClockMetrics"/>, <see cref="EventMetrics"/>), created from this host's <see cref="IMeterFactory"/>, recorded into this host's own
 /// Prometheus <see cref="Registry"/> (served on /metrics with the process' families) and from there observed by the
 /// <see cref="MeterName"/> meter that OpenTelemetry sends over OTLP (<see cref="Telemetry"/>).
 /// </summary>
@@ -33,7 +34,7 @@ public sealed class MetricsExport : IDisposable
     private readonly MeterListener _listener = new();
 
     /// <summary>The features' metrics are taken so that they exist, and every family is declared on /metrics, before its first sample.</summary>
-    public MetricsExport(IMeterFactory meters, ReconcilerMetrics reconciler, LiveKitMetrics liveKit, ClockMetrics clock)
+    public MetricsExport(IMeterFactory meters, ReconcilerMetrics reconciler, LiveKitMetrics liveKit, ClockMetrics clock, EventMetrics events)
     {
         _meters = meters;
         DotNetStats.Register(Registry);

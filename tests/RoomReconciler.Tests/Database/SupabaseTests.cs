@@ -138,6 +138,13 @@ public sealed class SupabaseTests(Install install)
         "SELECT count(*) FROM roomreconciler.migrations",
         "INSERT INTO roomreconciler.migrations (version, name) VALUES ('999', 'forged')",
         "SELECT roomreconciler.session_reconcile_apply('[]', 'poll')",
+        // The outbound events' outbox: neither readable (payloads of every session) nor forgeable.
+        "SELECT count(*) FROM roomreconciler.event_outbox",
+        "INSERT INTO roomreconciler.event_outbox (event_id, session_id, sequence, event_type, payload, session_event_id) VALUES (gen_random_uuid(), '{own}', 99, 'session.ended', '\\x7b7d', 1)",
+        "SELECT count(*) FROM roomreconciler.event_deliveries",
+        "UPDATE roomreconciler.event_deliveries SET acknowledged_at = now()",
+        "INSERT INTO roomreconciler.event_endpoints (id, url) VALUES (9, 'https://attacker.example/hook')",
+        "UPDATE roomreconciler.event_endpoints SET url = 'https://attacker.example/hook'",
         "SELECT roomreconciler.session_clock_transition('{own}', 'paused', 'x', NULL, 'api')",
         "SELECT session_clock_pause('{own}', 'x')",
         "SELECT session_clock_resume('{own}', 'x')",
@@ -155,9 +162,9 @@ public sealed class SupabaseTests(Install install)
     ];
 
     [Test]
-    public async Task ClientRoles_ReachNothingButTheirOwnClock([Values("anon", "authenticated")] string role, [Range(0, 25)] int statement)
+    public async Task ClientRoles_ReachNothingButTheirOwnClock([Values("anon", "authenticated")] string role, [Range(0, 31)] int statement)
     {
-        Assert.That(Forbidden, Has.Length.EqualTo(26));
+        Assert.That(Forbidden, Has.Length.EqualTo(32));
         var sql = Forbidden[statement].Replace("{own}", _own.ToString()).Replace("{customer}", Customer.ToString());
         var before = await StateAsync();
         var (error, rows) = await AsClientAsync(role, Customer, sql);
@@ -288,7 +295,10 @@ public sealed class SupabaseTests(Install install)
             (SELECT string_agg(concat_ws(',', id, reason), ';' ORDER BY id) FROM roomreconciler.session_events),
             (SELECT count(*) FROM roomreconciler.qrtz_locks),
             (SELECT string_agg(version, ',' ORDER BY version) FROM roomreconciler.migrations),
-            (SELECT string_agg(trigger_state, ',') FROM roomreconciler.qrtz_triggers))
+            (SELECT string_agg(trigger_state, ',') FROM roomreconciler.qrtz_triggers),
+            (SELECT string_agg(concat_ws(',', id, url), ';' ORDER BY id) FROM roomreconciler.event_endpoints),
+            (SELECT count(*) FROM roomreconciler.event_outbox),
+            (SELECT string_agg(concat_ws(',', event_id, acknowledged_at), ';' ORDER BY event_id) FROM roomreconciler.event_deliveries))
         """);
 
     /// <summary>One statement as PostgREST runs a request: as authenticator, in a transaction, with the role and claims set.</summary>
@@ -368,7 +378,7 @@ public sealed class SupabaseUpgradeTests
 
         var applied = new Migrator(db.OwnerConnectionString, TestDatabase.MigrationsFolder).Migrate().Applied;
 
-        Assert.That(applied, Is.EqualTo(new[] { "V006__internal_schema_and_privileges.sql", "V007__reconcile_apply_outcome_and_error.sql" }));
+        Assert.That(applied, Is.EqualTo(MigrationTests.ScriptsFrom("V006")));
         Assert.That(await new Migrator(db.OwnerConnectionString, TestDatabase.MigrationsFolder).GetPendingAsync(CancellationToken.None), Is.Empty);
         Assert.That(await SupabaseTests.ScalarAsync<string>(db.OwnerConnectionString,
             "SELECT string_agg(c.relnamespace::regnamespace::text, ',') FROM pg_class c WHERE c.relname = 'changelog'"), Is.EqualTo("roomreconciler"));
