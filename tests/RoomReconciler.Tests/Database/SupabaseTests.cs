@@ -265,12 +265,22 @@ public sealed class SupabaseTests(Install install)
             Throws.TypeOf<PostgresException>().With.Property(nameof(PostgresException.SqlState)).EqualTo(PostgresErrorCodes.InsufficientPrivilege),
             "the daemon reads the database's record of its migrations and cannot forge it");
         await using var source = NpgsqlDataSource.Create(daemon);
+        var outbox = new RoomReconciler.Events.OutboxStore(source);
+        await outbox.SyncEndpointsAsync([new RoomReconciler.Events.EventEndpointOptions { Url = "http://127.0.0.1:9/events" }], CancellationToken.None);
         var store = new SessionStore(source);
         var reading = (await store.LoadAsync(session, CancellationToken.None)).Sessions.Single();
         var applied = await store.ApplyAsync([new PendingDecision(reading,
             new Decision([new ClockAction(ClockTransition.Started, DateTimeOffset.UtcNow, "test")], new Presence(["a", "b"], null), null), "RM_1", 2)],
             ClockSource.Poll, CancellationToken.None);
         Assert.That(applied.Select(a => a.Outcome), Is.EqualTo(new[] { ApplyOutcome.Changed }));
+        // Outbound events: the transition wrote its event, and the daemon claims, acknowledges, lists and replays it.
+        var claim = (await outbox.ClaimAsync(10, 1, TimeSpan.FromSeconds(30), CancellationToken.None)).Single();
+        Assert.That((claim.SessionId, claim.Sequence, claim.Attempt), Is.EqualTo((session, 1L, 1)));
+        await outbox.AcknowledgeAsync(claim, 204, CancellationToken.None);
+        Assert.That((await outbox.StatusAsync(CancellationToken.None)).Single().Backlog, Is.Zero);
+        Assert.That(await outbox.ReplayAsync(0, null, 1, CancellationToken.None), Is.EqualTo(1));
+        await outbox.DisableAsync((await outbox.ClaimAsync(10, 1, TimeSpan.FromSeconds(30), CancellationToken.None)).Single(), "410 Gone", CancellationToken.None);
+        Assert.That((await outbox.StatusAsync(CancellationToken.None)).Single().DisabledAt, Is.Not.Null);
         Assert.That(await new RoomReconciler.LiveKit.WebhookEventStore(source, TimeProvider.System).TryRecordAsync(
             new RoomReconciler.LiveKit.WebhookEvent { Id = "EV_" + Guid.NewGuid().ToString("N"), Event = "room_started" }, CancellationToken.None), Is.True);
         var timeline = await new RoomReconciler.Timeline.TimelineStore(source).LoadAsync(session, CancellationToken.None);
