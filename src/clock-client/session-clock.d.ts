@@ -39,6 +39,31 @@ export interface ClockSnapshot {
   elapsed_ms: number;
 }
 
+/** The type of an outbound event: one per clock transition (docs/contract.md, "Outbound events"). */
+export type SessionEventType = 'session.started' | 'session.paused' | 'session.resumed' | 'session.ended';
+
+/**
+ * The JSON body of an outbound event, as the daemon POSTs it to the application's server (Standard Webhooks; verify it
+ * with the standardwebhooks package before trusting it). `sequence` counts the session's events 1, 2, 3, ... without
+ * gaps: apply only one newer than the last applied. Times are ISO-8601 UTC, as in ClockSnapshot.
+ */
+export interface SessionEvent {
+  type: SessionEventType;
+  /** When the transition took effect on the clock (the same as data.effective_at). */
+  timestamp: string;
+  data: {
+    session_id: string;
+    sequence: number;
+    /** Why: the reconciler's reason (e.g. 'grace_expired') or the one given to session_clock_*. */
+    reason: string | null;
+    /** Who made the transition: the reconciler's poll, a LiveKit webhook, or the application's own SQL. */
+    source: 'poll' | 'webhook' | 'api';
+    effective_at: string;
+    /** The clock just after the transition; server_now is when it was written. */
+    clock: ClockSnapshot;
+  };
+}
+
 /** Formats elapsed milliseconds as "m:ss", or "h:mm:ss" from one hour on; whole seconds, rounded down. */
 export declare function formatElapsed(ms: number): string;
 

@@ -40,6 +40,7 @@ public static class Cli
           Events:Endpoints:N:Secret    its whsec_ secret(s), space-separated to rotate
           Events:RetrySchedule         delays between attempts (default 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, 1 d, 1 d)
           Events:Timeout               how long one attempt may take (default 00:00:10)
+          Events:PollInterval          the longest delivery waits without a notification (default 00:00:05)
           Demo:Enabled                 serve the demo page /demo/{sessionId} (default false; ./run.sh sets it)
           Log:Format                   text (default) or json
           Serilog:MinimumLevel:Default log level (default Information)

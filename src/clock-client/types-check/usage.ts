@@ -3,7 +3,7 @@
 import {
   createSessionClock, createSseParser, deriveElapsedMs, formatElapsed, ClockError,
   EASE_MS, IGNORE_DRIFT_MS, SNAP_DRIFT_MS,
-  type ClockErrorKind, type ClockSnapshot, type ClockState, type SessionClock,
+  type ClockErrorKind, type ClockSnapshot, type ClockState, type SessionClock, type SessionEvent, type SessionEventType,
 } from '../session-clock.js';
 
 const clock: SessionClock = createSessionClock({
@@ -46,3 +46,27 @@ const wrong: string = clock.snapshot().elapsedMs;
 const kind: ClockErrorKind = 'timeout';
 
 export { unsubscribe, firstState, thresholds, wrong, kind };
+
+// An application server's handler of outbound events (after verifying them with the standardwebhooks package).
+function onSessionEvent(event: SessionEvent, lastApplied: number): number {
+  if (event.data.sequence <= lastApplied) return lastApplied;
+  const type: SessionEventType = event.type;
+  const billedMs: number = event.data.clock.elapsed_ms;
+  const bySql: boolean = event.data.source === 'api';
+  console.log(type, event.data.session_id, billedMs, bySql, event.data.reason ?? 'no reason', event.timestamp === event.data.effective_at);
+  return event.data.sequence;
+}
+onSessionEvent({
+  type: 'session.paused', timestamp: '2026-12-01T10:00:00.000Z',
+  data: {
+    session_id: '0b6f2c1e-3a7d-4c1f-9a53-1f2e3d4c5b6a', sequence: 2, reason: 'grace_expired', source: 'poll',
+    effective_at: '2026-12-01T10:00:00.000Z',
+    clock: {
+      session_id: '0b6f2c1e-3a7d-4c1f-9a53-1f2e3d4c5b6a', started_at: '2026-12-01T09:00:00.000Z', ended_at: null, is_paused: true,
+      total_paused_ms: 0, last_state_change_at: '2026-12-01T10:00:00.000Z', server_now: '2026-12-01T10:00:01.000Z', elapsed_ms: 3_600_000,
+    },
+  },
+}, 1);
+// @ts-expect-error an event type that does not exist
+const wrongType: SessionEventType = 'session.billed';
+void wrongType;
