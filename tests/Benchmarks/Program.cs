@@ -3,6 +3,7 @@ using RoomReconciler.Benchmarks;
 // dotnet run -c Release --project tests/Benchmarks -- clock [--seconds=10]
 // dotnet run -c Release --project tests/Benchmarks -- tick [--sessions=1000,10000,100000]
 // dotnet run -c Release --project tests/Benchmarks -- clock-get [--seconds=10]
+// dotnet run -c Release --project tests/Benchmarks -- events [--seconds=10] [--events=20000]
 var command = args.FirstOrDefault(a => !a.StartsWith('-')) ?? "clock";
 var seconds = args.Select(a => a.StartsWith("--seconds=") && int.TryParse(a[10..], out var s) ? s : 0).FirstOrDefault(s => s > 0);
 switch (command)
@@ -17,7 +18,11 @@ switch (command)
     case "clock-get":
         await ClockGetBenchmark.RunAsync(seconds > 0 ? seconds : 10);
         return 0;
+    case "events":
+        var events = args.Select(a => a.StartsWith("--events=") && int.TryParse(a[9..], out var e) ? e : 0).FirstOrDefault(e => e > 0);
+        await EventsBenchmark.RunAsync(seconds > 0 ? seconds : 10, events > 0 ? events : 20_000);
+        return 0;
     default:
-        Console.Error.WriteLine("usage: Benchmarks clock [--seconds=N] | tick [--sessions=N,N] | clock-get [--seconds=N]   (GET /clock/{id} under wrk vs pgbench session_clock_get, fixed 5k req/s, stream fan-out; ticks; session_clock_get vs the seed's)");
+        Console.Error.WriteLine("usage: Benchmarks clock [--seconds=N] | tick [--sessions=N,N] | clock-get [--seconds=N] | events [--seconds=N] [--events=N]   (GET /clock/{id} under wrk vs pgbench session_clock_get, fixed 5k req/s, stream fan-out; ticks; session_clock_get vs the seed's; a transition's commit with and without events, events delivered/s)");
         return 2;
 }

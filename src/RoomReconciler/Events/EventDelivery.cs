@@ -157,7 +157,7 @@ public sealed class EventDelivery(
                 while (true) await connection.WaitAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { return; }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
                 log.LogWarning("Events listener lost the database ({Error}); delivering on the {PollInterval} timer until it reconnects, next try in {Retry}",
                     e.Message, options.Value.PollInterval, ListenRetry);
