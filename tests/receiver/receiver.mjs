@@ -3,7 +3,7 @@
 //   node receiver.mjs --port 0 --secret whsec_...      prints "listening on <port>" once it accepts
 // Routes: POST /events     a delivery: 400 when it does not verify, else the status the test chose (200 by default)
 //         GET  /deliveries every delivery received, verified or not, in arrival order
-//         POST /control    {"status": 200|410|500, "failSessions": [id...], "failStatus": 500}: how to answer next
+//         POST /control    {"status": 200|410|500, "failSessions": [id...], "failStatus": 500, "delayMs": 0}: how to answer next
 import http from 'node:http';
 import { Webhook } from 'standardwebhooks';
 
@@ -11,7 +11,7 @@ const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, arg, i, all
   arg.startsWith('--') ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs, []));
 const webhook = new Webhook(args.secret);
 const deliveries = [];
-let control = { status: 200, failSessions: [], failStatus: 500 };
+let control = { status: 200, failSessions: [], failStatus: 500, delayMs: 0 };
 
 const read = (request) => new Promise((resolve, reject) => {
   const chunks = [];
@@ -51,6 +51,7 @@ const server = http.createServer(async (request, response) => {
     record.error = String(e?.message ?? e);
   }
   deliveries.push(record);
+  if (control.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, control.delayMs));
   reply(response, record.status);
 });
 

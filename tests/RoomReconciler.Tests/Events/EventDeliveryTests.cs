@@ -188,6 +188,35 @@ public sealed class EventDeliveryTests
     }
 
     [Test]
+    public async Task AnAnswerLaterThanTheTimeout_IsAFailure_RetriedUnderTheSameWebhookId()
+    {
+        _host = await ScenarioHost.CreateAsync(poll: TimeSpan.FromMinutes(10), webhooks: false);
+        var receiver = await ReceiverAsync();
+        var daemon = await DaemonAsync(EventArgs(receiver.Url));
+        await Task.Delay(500);
+        await receiver.AnswerAsync(200, delay: TimeSpan.FromSeconds(2)); // Events:Timeout is 1 s
+
+        await _host.Db.TransitionAsync("start", await _host.NewSessionAsync(), null);
+        await UntilAsync(receiver, d => d.Count >= 2, TimeSpan.FromSeconds(5), "a second attempt after the first timed out");
+        await receiver.AnswerAsync(200);
+        var deliveries = await UntilAsync(receiver, d => d.Count >= 3, TimeSpan.FromSeconds(5), "an attempt answered in time");
+        await Eventually.Async(() => ScalarAsync("SELECT count(*) FROM roomreconciler.event_deliveries WHERE acknowledged_at IS NOT NULL"),
+            n => n == 1, TimeSpan.FromSeconds(3), "acknowledged");
+
+        AssertVerified(deliveries);
+        Assert.That(deliveries.Select(d => d.Id).Distinct().Count(), Is.EqualTo(1), "every attempt is the same event");
+        Assert.That(deliveries.Select(d => d.Timestamp), Is.Ordered, "each attempt signed with its own time");
+        Assert.That(await MetricsAsync(daemon), Does.Contain("roomreconciler_events_failed_total{endpoint=\"0\",reason=\"timeout\"}"));
+    }
+
+    /// <summary>The daemon's /metrics text.</summary>
+    private static async Task<string> MetricsAsync(WebApplication daemon)
+    {
+        using var http = new HttpClient();
+        return await http.GetStringAsync(daemon.Urls.First() + "/metrics");
+    }
+
+    [Test]
     public async Task OneSessionsFailures_HoldUpNoOtherSession_AndItsLaterEventsWait()
     {
         _host = await ScenarioHost.CreateAsync(poll: TimeSpan.FromMinutes(10), webhooks: false);
@@ -270,7 +299,7 @@ public sealed class EventDeliveryTests
     {
         _host = await ScenarioHost.CreateAsync(poll: TimeSpan.FromMinutes(10), webhooks: false);
         var receiver = await ReceiverAsync();
-        await DaemonAsync(EventArgs(receiver.Url));
+        var daemon = await DaemonAsync(EventArgs(receiver.Url));
         await Task.Delay(500);
         var session = await _host.NewSessionAsync();
         await receiver.AnswerAsync(410);
@@ -282,6 +311,7 @@ public sealed class EventDeliveryTests
         await Task.Delay(1000);
         Assert.That(await receiver.DeliveriesAsync(), Has.Count.EqualTo(1), "nothing more is sent to a disabled endpoint");
         Assert.That(await ScalarAsync("SELECT count(*) FROM roomreconciler.event_outbox"), Is.EqualTo(1), "nor written for it");
+        Assert.That(await MetricsAsync(daemon), Does.Contain("roomreconciler_events_endpoint_disabled_total{endpoint=\"0\"} 1"));
 
         var (status, output) = await EventsAsync("status");
         Assert.That(status, Is.Zero);

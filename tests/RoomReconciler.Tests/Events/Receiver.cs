@@ -73,10 +73,11 @@ public sealed class Receiver : IAsyncDisposable
     public async Task<IReadOnlyList<Delivery>> DeliveriesAsync() =>
         (await Http.GetFromJsonAsync<List<Delivery>>(Base + "/deliveries"))!;
 
-    /// <summary>How it answers from now on: a status for every delivery, or a failing status for some sessions only.</summary>
-    public async Task AnswerAsync(int status = 200, Guid[]? failSessions = null, int failStatus = 500)
+    /// <summary>How it answers from now on: a status for every delivery, or a failing status for some sessions only; after a delay.</summary>
+    public async Task AnswerAsync(int status = 200, Guid[]? failSessions = null, int failStatus = 500, TimeSpan? delay = null)
     {
-        using var response = await Http.PostAsJsonAsync(Base + "/control", new { status, failSessions = failSessions ?? [], failStatus });
+        using var response = await Http.PostAsJsonAsync(Base + "/control",
+            new { status, failSessions = failSessions ?? [], failStatus, delayMs = (int)(delay ?? TimeSpan.Zero).TotalMilliseconds });
         response.EnsureSuccessStatusCode();
     }
 
