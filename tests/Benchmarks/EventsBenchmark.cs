@@ -120,6 +120,13 @@ public static class EventsBenchmark
         await daemon.StartAsync();
         while ((long)(await pending.ExecuteScalarAsync())! > 0) await Task.Delay(20);
         var elapsed = clock.Elapsed;
+        // More POSTs than events means attempts that failed (a timeout on a loaded machine) and were retried: say which.
+        await using (var retried = data.CreateCommand("""
+            SELECT attempts, coalesce(last_error, 'none'), count(*) FROM roomreconciler.event_deliveries WHERE attempts > 1 GROUP BY 1, 2 ORDER BY 1
+            """))
+        await using (var reader = await retried.ExecuteReaderAsync())
+            while (await reader.ReadAsync())
+                Console.Error.WriteLine($"{reader.GetInt64(2)} deliveries took {reader.GetInt32(0)} attempts (last error: {reader.GetString(1)})");
         await daemon.StopAsync();
         await daemon.DisposeAsync();
         await receiver.StopAsync();
