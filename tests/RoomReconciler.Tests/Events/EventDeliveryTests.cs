@@ -372,6 +372,22 @@ public sealed class EventDeliveryTests
     }
 
     [Test]
+    public async Task TheExecutable_RunsEventsStatusAndReplay_AndPrintsItsUsage()
+    {
+        _host = await ScenarioHost.CreateAsync(poll: TimeSpan.FromMinutes(10), webhooks: false);
+        await TestDatabase.ExecuteAsync(_host.Db.ConnectionString, "INSERT INTO roomreconciler.event_endpoints (id, url) VALUES (0, 'https://app.example/hooks')");
+        var database = "--ConnectionStrings:Postgres=" + _host.Db.ConnectionString;
+
+        var status = await Operations.DaemonCommand.RunAsync(["events", "status", database]);
+        Assert.That((status.ExitCode, status.Output), Is.EqualTo((0, "endpoint 0 https://app.example/hooks: backlog=0 dead=0 oldest_undelivered=none")));
+        var replay = await Operations.DaemonCommand.RunAsync(["events", "replay", "--endpoint", "0", "--since", "2026-12-01T00:00:00Z", database]);
+        Assert.That((replay.ExitCode, replay.Output), Is.EqualTo((0, "endpoint 0: 0 deliveries due again")));
+        var usage = await Operations.DaemonCommand.RunAsync(["events", database]);
+        Assert.That(usage.ExitCode, Is.EqualTo(2));
+        Assert.That(usage.Output, Does.Contain("events: missing subcommand").And.Contain("replay --endpoint N --since <time|sequence>"));
+    }
+
+    [Test]
     public async Task NoEndpointConfigured_WritesNothing()
     {
         _host = await ScenarioHost.CreateAsync(poll: TimeSpan.FromMinutes(10), webhooks: false);
