@@ -16,7 +16,7 @@ namespace RoomReconciler.Tests.Events;
 /// across as many retries as minutes would see.
 /// </summary>
 [NonParallelizable]
-public sealed class EventDeliveryTests
+public sealed partial class EventDeliveryTests
 {
     /// <summary>Fifteen retries 400 ms apart: an outage of a few seconds spans many of them, and none dies of it.</summary>
     private static readonly string[] Schedule = [.. Enumerable.Repeat("00:00:00.400", 15)];
@@ -208,6 +208,35 @@ public sealed class EventDeliveryTests
         Assert.That(deliveries.Select(d => d.Timestamp), Is.Ordered, "each attempt signed with its own time");
         Assert.That(await MetricsAsync(daemon), Does.Contain("roomreconciler_events_failed_total{endpoint=\"0\",reason=\"timeout\"}"));
     }
+
+    [Test]
+    public async Task PostgresRestart_DuringRetries_IsALineAMetricAndAPacedRetry_AndNothingIsLost()
+    {
+        Assume.That(TestDatabase.Cluster, Is.Not.Null, "needs the suite's own cluster to restart");
+        _host = await ScenarioHost.CreateAsync(poll: TimeSpan.FromMinutes(10), webhooks: false);
+        var receiver = await ReceiverAsync();
+        var daemon = await DaemonAsync(EventArgs(receiver.Url));
+        await Task.Delay(500);
+        var session = await _host.NewSessionAsync();
+        await receiver.AnswerAsync(503);
+        await LifecycleAsync(session);
+
+        await TestDatabase.Cluster!.StopServerAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await TestDatabase.Cluster.StartServerAsync();
+        _host.Db.DataSource.Clear();
+        await receiver.AnswerAsync(200);
+
+        var deliveries = await UntilAsync(receiver, d => Applied(d).Count == 4, TimeSpan.FromSeconds(10), "the four events after the restart");
+        Assert.That(Applied(deliveries).Select(a => a.Sequence), Is.EqualTo(new[] { 1L, 2L, 3L, 4L }));
+        AssertVerified(deliveries);
+        var errors = MetricLine().Match(await MetricsAsync(daemon));
+        Assert.That(errors.Success ? double.Parse(errors.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0,
+            Is.InRange(1, 2 / 0.5 + 2), "a failed pass counted, and passes paced by Events:PollInterval (0.5 s) while the database was away");
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^roomreconciler_events_database_errors_total (\S+)$", System.Text.RegularExpressions.RegexOptions.Multiline)]
+    private static partial System.Text.RegularExpressions.Regex MetricLine();
 
     /// <summary>The daemon's /metrics text.</summary>
     private static async Task<string> MetricsAsync(WebApplication daemon)
