@@ -63,7 +63,7 @@ public sealed class EventDelivery(
                     lastStatus = time.GetUtcNow();
                     foreach (var status in await store.StatusAsync(stoppingToken)) metrics.Backlog(status, lastStatus.ToUnixTimeMilliseconds());
                 }
-                if (claimed < Batch && await store.NextDueAsync(stoppingToken) is { } due && due < next) next = due;
+                if (claimed < Batch && await store.NextDueAsync(settings.Endpoints.Count, stoppingToken) is { } due && due < next) next = due;
             }, "deliver events", stoppingToken);
             if (claimed >= Batch) continue;
             using var sleep = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);

@@ -54,34 +54,42 @@ public sealed class OutboxStore(NpgsqlDataSource db)
     /// so order holds even then. SKIP LOCKED lets replicas claim side by side; the outer WHERE checks the row again
     /// as it is now, so a head that another replica claimed or acknowledged since this statement's snapshot is left.
     /// </summary>
+    /// <summary>
+    /// Per (endpoint, session) of an enabled endpoint numbered below $1 (those this replica has), its lowest
+    /// unacknowledged delivery: the only one that may be attempted.
+    /// </summary>
+    private const string Heads = """
+        heads AS (
+            SELECT DISTINCT ON (d.endpoint_id, d.session_id) d.endpoint_id, d.event_id, d.dead_at, d.next_attempt_at, d.leased_until
+            FROM roomreconciler.event_deliveries d
+            JOIN roomreconciler.event_endpoints e ON e.id = d.endpoint_id AND e.configured AND e.disabled_at IS NULL
+            WHERE d.acknowledged_at IS NULL AND d.endpoint_id < $1
+            ORDER BY d.endpoint_id, d.session_id, d.sequence)
+        """;
+
     /// <param name="endpoints">how many endpoints this replica has (0 to N-1): one configured with fewer leaves the rest to others</param>
     public async Task<IReadOnlyList<DeliveryClaim>> ClaimAsync(int limit, int endpoints, TimeSpan lease, CancellationToken ct)
     {
-        await using var command = db.CreateCommand("""
-            WITH heads AS (
-                SELECT DISTINCT ON (d.endpoint_id, d.session_id) d.endpoint_id, d.event_id, d.dead_at, d.next_attempt_at, d.leased_until
-                FROM roomreconciler.event_deliveries d
-                JOIN roomreconciler.event_endpoints e ON e.id = d.endpoint_id AND e.configured AND e.disabled_at IS NULL
-                WHERE d.acknowledged_at IS NULL AND d.endpoint_id < $3
-                ORDER BY d.endpoint_id, d.session_id, d.sequence),
+        await using var command = db.CreateCommand("WITH " + Heads + """
+            ,
             due AS (
                 SELECT endpoint_id, event_id FROM heads
                 WHERE dead_at IS NULL AND next_attempt_at <= clock_timestamp()
                   AND (leased_until IS NULL OR leased_until < clock_timestamp())
-                ORDER BY next_attempt_at LIMIT $1),
+                ORDER BY next_attempt_at LIMIT $2),
             locked AS (
                 SELECT d.endpoint_id, d.event_id FROM roomreconciler.event_deliveries d JOIN due USING (endpoint_id, event_id)
                 FOR UPDATE OF d SKIP LOCKED)
-            UPDATE roomreconciler.event_deliveries d SET attempts = d.attempts + 1, leased_until = clock_timestamp() + $2
+            UPDATE roomreconciler.event_deliveries d SET attempts = d.attempts + 1, leased_until = clock_timestamp() + $3
             FROM locked, roomreconciler.event_outbox o
             WHERE d.endpoint_id = locked.endpoint_id AND d.event_id = locked.event_id AND o.event_id = d.event_id
               AND d.acknowledged_at IS NULL AND d.dead_at IS NULL
               AND (d.leased_until IS NULL OR d.leased_until < clock_timestamp())
             RETURNING d.endpoint_id, d.event_id, d.session_id, d.sequence, d.attempts, o.payload
             """);
+        command.Parameters.AddWithValue(endpoints);
         command.Parameters.AddWithValue(limit);
         command.Parameters.AddWithValue(lease);
-        command.Parameters.AddWithValue(endpoints);
         var claims = new List<DeliveryClaim>();
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
@@ -158,16 +166,16 @@ public sealed class OutboxStore(NpgsqlDataSource db)
     }
 
     /// <summary>
-    /// How long until a delivery may next become due (a retry's time, a lease's end), capped by the caller: may wake
-    /// early (that one is not a head yet), never late.
+    /// How long until a head may next be claimed (its retry's time, or the end of another replica's lease on it).
+    /// Heads only: a later event of a session whose head waits for its retry is not due, however old it is.
     /// </summary>
-    public async Task<TimeSpan?> NextDueAsync(CancellationToken ct)
+    public async Task<TimeSpan?> NextDueAsync(int endpoints, CancellationToken ct)
     {
-        await using var command = db.CreateCommand("""
-            SELECT greatest(min(greatest(d.next_attempt_at, coalesce(d.leased_until, d.next_attempt_at))) - clock_timestamp(), interval '0')
-            FROM roomreconciler.event_deliveries d
-            WHERE d.acknowledged_at IS NULL AND d.dead_at IS NULL
+        await using var command = db.CreateCommand("WITH " + Heads + """
+            SELECT greatest(min(greatest(next_attempt_at, coalesce(leased_until, next_attempt_at))) - clock_timestamp(), interval '0')
+            FROM heads WHERE dead_at IS NULL
             """);
+        command.Parameters.AddWithValue(endpoints);
         return await command.ExecuteScalarAsync(ct) is TimeSpan wait ? wait : null;
     }
 

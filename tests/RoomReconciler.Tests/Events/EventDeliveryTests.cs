@@ -274,6 +274,25 @@ public sealed partial class EventDeliveryTests
     }
 
     [Test]
+    public async Task AHeadWaitingForItsRetry_WithLaterEventsQueued_LeavesTheDeliveryIdle()
+    {
+        _host = await ScenarioHost.CreateAsync(poll: TimeSpan.FromMinutes(10), webhooks: false);
+        var receiver = await ReceiverAsync();
+        await DaemonAsync(EventArgs(receiver.Url, ["00:00:10"]));
+        await Task.Delay(500);
+        await receiver.AnswerAsync(500);
+        await LifecycleAsync(await _host.NewSessionAsync());
+        await UntilAsync(receiver, d => d.Count == 1, TimeSpan.FromSeconds(3), "the first attempt, failed: its retry is 10 s away");
+        await Task.Delay(1500); // statistics of what ran so far flushed
+
+        var before = await ScalarAsync("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var during = await ScalarAsync("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()") - before;
+        Assert.That(during, Is.LessThan(60), "a pass per Events:PollInterval (0.5 s) and the backlog every 5 s, not a loop on the events queued behind the head");
+        Assert.That(await receiver.DeliveriesAsync(), Has.Count.EqualTo(1), "nothing else attempted");
+    }
+
+    [Test]
     public async Task TwoReplicas_AcknowledgeEachEventOnce()
     {
         _host = await ScenarioHost.CreateAsync(poll: TimeSpan.FromMinutes(10), webhooks: false);
