@@ -10,6 +10,7 @@ postgres_bin >/dev/null
 require_chromium
 # The Supabase CLI (npm supabase, pinned in .ci/node): the database tests push the migrations with it.
 require_node_checks
+require_iptables
 # The browser tests (tests/RoomReconciler.Tests/Browser, counted with the dotnet tests) launch that Chromium.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 

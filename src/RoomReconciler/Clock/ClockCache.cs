@@ -40,6 +40,7 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
     private int _count;
     private long _version;
     private long _vouchedAt;
+    private long _readFailedAt;
 
     /// <summary>
     /// True while the listener is connected and its probe answered within <see cref="VouchFor"/>: then the map
@@ -72,18 +73,25 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
         return new ValueTask<ClockAnswer>(LoadAsync(sessionId));
     }
 
-    /// <summary>A fresh read from the database, shared by the lookups of one id that arrive while it runs.</summary>
+    /// <summary>
+    /// A fresh read from the database, shared by the lookups of one id that arrive while it runs. For
+    /// <see cref="DatabaseWait"/> after a read failed, refused at once: on a silent path every request would
+    /// otherwise wait out the bound only to be refused too.
+    /// </summary>
     private async Task<ClockAnswer> LoadAsync(Guid sessionId)
     {
+        if (clock.ElapsedSince(Volatile.Read(ref _readFailedAt)) < DatabaseWait)
+            throw new ClockUnavailableException(new TimeoutException("a read from the database failed a moment ago"));
         var load = _loading.GetOrAdd(sessionId, id => new Lazy<Task<ClockAnswer>>(() => LoadOneAsync(id)));
         try
         {
             // Given up at the bound even while the driver is still unwinding a read on a silent path.
             return await load.Value.WaitAsync(DatabaseWait);
         }
-        catch (TimeoutException e)
+        catch (Exception e) when (e is TimeoutException or ClockUnavailableException)
         {
-            throw new ClockUnavailableException(e);
+            Volatile.Write(ref _readFailedAt, clock.GetTimestamp());
+            throw e as ClockUnavailableException ?? new ClockUnavailableException(e);
         }
     }
 
