@@ -48,8 +48,7 @@ public sealed class SilentDatabaseTests
     [OneTimeSetUp]
     public async Task CutReplicaAsPathWhilePausingThroughBAsync()
     {
-        if (TestDatabase.Cluster is null) Assert.Ignore("needs the suite's own PostgreSQL cluster, which also listens on " + PacketDrop.Address);
-        if (PacketDrop.Unavailable() is { } why) Assert.Fail("cannot drop packets: " + why);
+        PacketDrop.Require();
 
         _host = await ScenarioHost.CreateAsync(daemonArgs: ["--Reconciler:GracePeriod=" + ShortGrace.ToString("c")]);
         var port = new NpgsqlConnectionStringBuilder(_host.Db.ConnectionString).Port;
@@ -109,8 +108,22 @@ public sealed class SilentDatabaseTests
         await stop.CancelAsync();
         await Task.WhenAll(watchers);
         stream.Dispose();
-        TestContext.Progress.WriteLine($"cut at 0; customer left +{Ms(_leftAt)} ms; pause committed (seen via 127.0.0.1) +{Ms(_pauseCommittedAt)} ms; " +
-            $"stream: {string.Join(", ", _stream.Select(e => $"{e.Event} +{Ms(e.At)}"))}, ended +{(_streamEndedAt is { } end ? Ms(end) : -1)}; healed +{Ms(_healedAt)} ms");
+        Report();
+    }
+
+    /// <summary>The figures of docs/operations.md, "A replica cut off from PostgreSQL", times from the cut.</summary>
+    private void Report()
+    {
+        var all = _gets.Concat(_readiness).Concat(_webhooks).Append(_streamDuringCut).ToList();
+        var lastRunning = _gets.Where(g => g.Running && g.At < _healedAt).Select(g => g.At).DefaultIfEmpty(_cutAt).Max();
+        var moduleRunning = _module.Where(l => l.ShowsRunning && l.When < _healedAt).Select(l => l.When).DefaultIfEmpty(_cutAt).Max();
+        var moduleRight = _module.Where(l => l.When > _healedAt && l.IsPaused && !l.Stale).Select(l => l.When).DefaultIfEmpty(DateTime.MaxValue).Min();
+        TestContext.Progress.WriteLine(
+            $"silent path: cut at 0, customer left +{Ms(_leftAt)} ms, pause committed (seen via B's path) +{Ms(_pauseCommittedAt)} ms, " +
+            $"healed +{Ms(_healedAt)} ms; A's last running GET +{Ms(lastRunning)} ms; slowest request {all.Max(r => r.Took).TotalMilliseconds:0} ms " +
+            $"({all.Count} requests); stream: {string.Join(", ", _stream.Select(e => $"{e.Event} +{Ms(e.At)}"))}, ended +{(_streamEndedAt is { } end ? Ms(end) : -1)}; " +
+            $"module last running +{Ms(moduleRunning)} ms; webhooks {string.Join("/", _webhooks.Select(w => $"{w.Status} in {w.Took.TotalMilliseconds:0} ms"))}; " +
+            $"right after the heal: GET +{Ms(FirstRight(_gets), _healedAt)} ms, readyz +{Ms(FirstRight(_readiness), _healedAt)} ms, module +{Ms(moduleRight, _healedAt)} ms");
     }
 
     [OneTimeTearDown]

@@ -21,10 +21,20 @@ public sealed class PacketDrop : IDisposable
     private PacketDrop(List<string[]> rules) => _rules = rules;
 
     /// <summary>
+    /// For a test that cuts the path: ignored against an outside server (only the suite's own cluster also listens on
+    /// <see cref="Address"/>), failed where packets cannot be dropped. CI runs as root with iptables installed.
+    /// </summary>
+    public static void Require()
+    {
+        if (TestDatabase.Cluster is null) Assert.Ignore("needs the suite's own PostgreSQL cluster, which also listens on " + Address);
+        if (Unavailable() is { } why) Assert.Fail("cannot drop packets: " + why);
+    }
+
+    /// <summary>
     /// Why packets cannot be dropped here, or null when they can. iptables needs root (CAP_NET_ADMIN); ./test.sh
     /// installs it (.ci/setup.sh, require_iptables).
     /// </summary>
-    public static string? Unavailable()
+    private static string? Unavailable()
     {
         if (Environment.UserName != "root") return "dropping packets needs root (iptables)";
         try
