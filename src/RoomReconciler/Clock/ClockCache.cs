@@ -74,13 +74,13 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
     }
 
     /// <summary>
-    /// A fresh read from the database, shared by the lookups of one id that arrive while it runs. For
-    /// <see cref="DatabaseWait"/> after a read failed, refused at once: on a silent path every request would
-    /// otherwise wait out the bound only to be refused too.
+    /// A fresh read from the database, shared by the lookups of one id that arrive while it runs. While the listener
+    /// does not vouch, refused at once for <see cref="DatabaseWait"/> after a read failed: on a silent path every
+    /// request would otherwise wait out the bound only to be refused too.
     /// </summary>
     private async Task<ClockAnswer> LoadAsync(Guid sessionId)
     {
-        if (clock.ElapsedSince(Volatile.Read(ref _readFailedAt)) < DatabaseWait)
+        if (!IsTrusted && clock.ElapsedSince(Volatile.Read(ref _readFailedAt)) < DatabaseWait)
             throw new ClockUnavailableException(new TimeoutException("a read from the database failed a moment ago"));
         var load = _loading.GetOrAdd(sessionId, id => new Lazy<Task<ClockAnswer>>(() => LoadOneAsync(id)));
         try
