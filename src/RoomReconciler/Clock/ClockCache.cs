@@ -41,6 +41,7 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
     private long _version;
     private long _vouchedAt;
     private long _readFailedAt;
+    private volatile bool _rebuilding;
 
     /// <summary>
     /// True while the listener is connected and its probe answered within <see cref="VouchFor"/>: then the map
@@ -58,7 +59,8 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
     /// </summary>
     public void CheckVouch()
     {
-        if (_entries is null || IsTrusted) return;
+        // A rebuild's reads may outlast the vouching window; the listener probes again as soon as they are done.
+        if (_entries is null || IsTrusted || _rebuilding) return;
         log.LogWarning("Clock listener's probe unanswered for {Silence:0.0} s; not vouching for clocks until it reconnects",
             clock.ElapsedSince(Volatile.Read(ref _vouchedAt)).TotalSeconds);
         Distrust();
@@ -120,7 +122,8 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
         // Captured before the query: see README.md, "Why the cache is exact".
         var entries = _entries;
         var version = Interlocked.Increment(ref _version);
-        await using var command = new NpgsqlCommand(LoadSql, connection) { Parameters = { new() { Value = sessionIds } } };
+        // The listener's connection answers a probe within 1 s; reading every watched session may take longer.
+        await using var command = new NpgsqlCommand(LoadSql, connection) { CommandTimeout = 5, Parameters = { new() { Value = sessionIds } } };
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var answers = new List<ClockAnswer>(sessionIds.Length);
         while (await reader.ReadAsync(cancellationToken))
@@ -183,11 +186,23 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
         {
             _entries = new();
             _count = 0;
+            // The probe just answered on this connection, and the reads below travel it too, within their timeout:
+            // a slow read (a cold process, many watched sessions) is not a silent path. The listener probes again
+            // right after, and until then the watchdog waits.
+            Vouch(clock.GetTimestamp());
+            _rebuilding = true;
         }
-        // The pool's idle connections most likely died with the listener's: drop them rather than fail a request on each.
-        database.Clear();
-        foreach (var answer in await LoadAsync(connection, [.. streams.SessionIds], cancellationToken))
-            streams.Publish(answer.Entry);
+        try
+        {
+            // The pool's idle connections most likely died with the listener's: drop them rather than fail a request on each.
+            database.Clear();
+            foreach (var answer in await LoadAsync(connection, [.. streams.SessionIds], cancellationToken))
+                streams.Publish(answer.Entry);
+        }
+        finally
+        {
+            _rebuilding = false;
+        }
         metrics.ListenerConnected(true);
     }
 

@@ -98,8 +98,7 @@ public sealed class ClockListener(
         using var sample = new NpgsqlCommand("SELECT clock_timestamp()", connection);
         clock.Clear();
         Probe(sample);
-        // Blocking on the listener's own thread: nothing else waits for it.
-        cache.RebuildAsync(connection, stoppingToken).GetAwaiter().GetResult();
+        Rebuild(connection, sample, stoppingToken);
         metrics.ListenerConnecting();
         connected();
         log.LogInformation("Clock listener connected; serving clocks from memory");
@@ -109,7 +108,11 @@ public sealed class ClockListener(
         {
             // Also after the watchdog dropped the map for a probe that came back late on a connection that survived.
             if (Interlocked.Exchange(ref resynchronise, 0) == 1 || cache.NeedsRebuild)
-                cache.RebuildAsync(connection, stoppingToken).GetAwaiter().GetResult();
+            {
+                Probe(sample);
+                Rebuild(connection, sample, stoppingToken);
+                lastProbe = clock.GetTimestamp();
+            }
             if (clock.ElapsedSince(lastProbe) >= ProbeInterval)
             {
                 lastProbe = clock.GetTimestamp();
@@ -118,6 +121,16 @@ public sealed class ClockListener(
             }
             else connection.Wait(WaitSlice);
         }
+    }
+
+    /// <summary>
+    /// A new map from reads on this connection, right after a probe answered on it, and probed again at once so that
+    /// the map is vouched for however long the reads took. Blocking on the listener's own thread: nothing else waits for it.
+    /// </summary>
+    private void Rebuild(NpgsqlConnection connection, NpgsqlCommand sample, CancellationToken stoppingToken)
+    {
+        cache.RebuildAsync(connection, stoppingToken).GetAwaiter().GetResult();
+        Probe(sample);
     }
 
     /// <summary>One round trip on the listener's connection: a clock sample, and the proof that the connection is alive.</summary>
