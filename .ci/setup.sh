@@ -68,6 +68,12 @@ require_systemd_analyze() {
   command -v systemd-analyze >/dev/null || { log "installing systemd (for systemd-analyze)"; apt_install systemd >/dev/null; }
 }
 
+# iptables, for the outage tests that drop (not refuse) the packets of one replica's path to PostgreSQL
+# (tests/RoomReconciler.Tests/Support/PacketDrop.cs). They run as root, as CI does.
+require_iptables() {
+  command -v iptables >/dev/null || { log "installing iptables (for the silent-network tests)"; apt_install iptables >/dev/null; }
+}
+
 require_strace() {
   command -v strace >/dev/null || { log "installing strace (for the unit's system call filter check)"; apt_install strace >/dev/null; }
 }

@@ -97,6 +97,12 @@ export interface ClockState {
   clock: ClockSnapshot | null;
   /** The last error, cleared by the next snapshot received. */
   error: ClockError | null;
+  /**
+   * No server vouches for the clock now: a poll answered 503 (with Retry-After) or got no answer within
+   * `requestTimeoutMs`, or the stream's `unavailable` event came. `elapsedMs` is frozen at what was shown then,
+   * so a running clock nobody vouches for is never shown; cleared by the next snapshot received.
+   */
+  stale: boolean;
 }
 
 export interface SessionClockOptions {
@@ -128,6 +134,8 @@ export interface SessionClockOptions {
   stream?: boolean;
   /** Reconnect when the stream is silent this long (default 45000). */
   streamIdleMs?: number;
+  /** Abort a request without an answer (headers) this long; a poll that times out makes the state stale (default 2500). */
+  requestTimeoutMs?: number;
 }
 
 export interface SessionClock {

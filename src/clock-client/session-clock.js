@@ -12,6 +12,9 @@
  *   clock (performance.now()), which wall-clock changes on the device cannot disturb.
  * - Resyncs only re-estimate that offset; when the display would move because of it, small differences are
  *   ignored, medium ones eased, large ones snapped. Pause, resume, start and end apply at once.
+ * - A clock nobody vouches for is never shown running: when the server says it cannot vouch (a 503, the
+ *   stream's `unavailable` event) or does not answer in time, the display freezes and `state.stale` is true
+ *   until a fresh snapshot arrives (polled through the load balancer, so another replica can answer).
  *
  * No dependencies; runs in browsers and in Node 20 (fetch, ReadableStream, TextDecoder, AbortController).
  *
@@ -33,6 +36,10 @@ const DEFAULT_SAMPLES = 5;
 const DEFAULT_STREAM_IDLE_MS = 45_000;
 const STREAM_RETRY_MIN_MS = 1_000;
 const STREAM_RETRY_MAX_MS = 30_000;
+// Longer than the daemon's own bound on any answer (1 s), shorter than a person notices a wrong clock.
+const DEFAULT_REQUEST_TIMEOUT_MS = 2_500;
+// When the server gives no Retry-After (or an HTTP date), as the daemon's own.
+const DEFAULT_RETRY_AFTER_MS = 1_000;
 
 const KIND_BY_STATUS = { 400: 'bad-request', 401: 'unauthorized', 403: 'forbidden', 404: 'not-found' };
 
@@ -199,6 +206,9 @@ export function createSseParser(onEvent, { onComment } = {}) {
  * @property {boolean} ended     the session has ended
  * @property {object|null} clock the last server snapshot applied (raw JSON), null until the first one
  * @property {ClockError|null} error the last error, cleared by the next snapshot received
+ * @property {boolean} stale no server vouches for the clock now (a 503, the stream's `unavailable` event,
+ *   a request timeout, a network error on a poll): elapsedMs is frozen at what was shown then, until the
+ *   next snapshot
  */
 
 /**
@@ -237,6 +247,8 @@ export function createSseParser(onEvent, { onComment } = {}) {
  *   lowest-round-trip sample is chosen from on later resyncs
  * @param {boolean} [options.stream=true] follow GET /clock/{id}/stream for immediate pause/resume
  * @param {number} [options.streamIdleMs=45000] reconnect when the stream is silent this long
+ * @param {number} [options.requestTimeoutMs=2500] a request without an answer (headers) this long is
+ *   aborted and counts as the server not vouching
  * @returns {SessionClock}
  */
 export function createSessionClock(options) {
@@ -253,6 +265,7 @@ export function createSessionClock(options) {
     samples = DEFAULT_SAMPLES,
     stream: useStream = true,
     streamIdleMs = DEFAULT_STREAM_IDLE_MS,
+    requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
   } = options;
   if (!baseUrl || !sessionId) throw new TypeError('createSessionClock needs baseUrl and sessionId');
   const sampleCount = Math.max(1, Math.floor(samples));
@@ -265,6 +278,11 @@ export function createSessionClock(options) {
   let clock = null; // raw server snapshot
   let times = null; // its parsed times
   let lastError = null;
+  // Not vouched for: the display holds frozenMs until a fresh snapshot; polls back off from retryAfterMs.
+  let stale = false;
+  let frozenMs = 0;
+  let retryAfterMs = DEFAULT_RETRY_AFTER_MS;
+  let stalePolls = 0;
   // Offset samples: serverMs ≈ monotonicMs + offsetMs. The sample with the lowest round trip wins;
   // the window slides so the estimate follows slow rate differences between the two clocks.
   const offsetSamples = [];
@@ -282,7 +300,7 @@ export function createSessionClock(options) {
   let streamIdleTimer = null;
   let streamAttempts = 0;
   let destroyed = false;
-  const requests = new AbortController(); // aborts in-flight GET /clock on destroy
+  const inFlight = new Set(); // the AbortControllers of in-flight GET /clock, aborted on destroy
 
   let resolveReady;
   const ready = new Promise((resolve) => { resolveReady = resolve; });
@@ -301,6 +319,7 @@ export function createSessionClock(options) {
   }
 
   function shownAt(t) {
+    if (stale) return frozenMs;
     return times ? Math.max(0, derivedAt(t) + correctionAt(t)) : 0;
   }
 
@@ -312,7 +331,28 @@ export function createSessionClock(options) {
       ended: (times?.endedAt ?? null) !== null,
       clock,
       error: lastError,
+      stale,
     };
+  }
+
+  /**
+   * No server vouches for the clock now: freeze the display where it is (a running clock nobody vouches for
+   * is never shown) and poll again after `afterMs`, backing off from there.
+   */
+  function markStale(afterMs) {
+    retryAfterMs = Number.isFinite(afterMs) && afterMs >= 0 ? afterMs : DEFAULT_RETRY_AFTER_MS;
+    if (stale) return;
+    frozenMs = shownAt(now());
+    stale = true;
+    stalePolls = 0;
+    scheduleSync(retryAfterMs);
+    emit();
+  }
+
+  /** While stale: Retry-After, doubling, at most pollMs; else the usual cadence. */
+  function nextSyncDelay() {
+    if (stale) return Math.min(pollMs, retryAfterMs * 2 ** stalePolls++);
+    return streamUp ? resyncMs : pollMs;
   }
 
   /**
@@ -328,6 +368,8 @@ export function createSessionClock(options) {
   function applySnapshot(snapshot, snapshotTimes, newSamples = []) {
     const t = now();
     const shownBefore = times ? shownAt(t) : null;
+    const wasStale = stale;
+    stale = false;
     const offsetWasGuess = offsetSamples.length > 0 && bestSample(offsetSamples).rttMs === Infinity;
 
     for (const sample of newSamples) offsetSamples.push(sample);
@@ -340,9 +382,9 @@ export function createSessionClock(options) {
     offsetMs = bestSample(offsetSamples).offsetMs;
 
     // A poll answered before a stream event but delivered after it must not undo that event.
-    const stale = times !== null && snapshotTimes.serverNow < times.serverNow;
-    const stateChanged = !stale && (times === null || stateKey(snapshotTimes) !== stateKey(times));
-    if (!stale) {
+    const outOfOrder = times !== null && snapshotTimes.serverNow < times.serverNow;
+    const stateChanged = !outOfOrder && (times === null || stateKey(snapshotTimes) !== stateKey(times));
+    if (!outOfOrder) {
       clock = snapshot;
       times = snapshotTimes;
     }
@@ -350,8 +392,9 @@ export function createSessionClock(options) {
 
     const drift = derivedAt(t) - shownBefore;
     const magnitude = Math.abs(drift);
-    // A guessed offset (see above) is not worth keeping the display continuous for: replace it outright.
-    if (shownBefore === null || stateChanged || isFrozen(times) || offsetWasGuess || magnitude > SNAP_DRIFT_MS) {
+    // A guessed offset (see above) is not worth keeping the display continuous for: replace it outright; nor is a
+    // display frozen while nobody vouched for it.
+    if (shownBefore === null || stateChanged || isFrozen(times) || offsetWasGuess || wasStale || magnitude > SNAP_DRIFT_MS) {
       correction = { startMs: 0, atMs: t, durationMs: Infinity };
     } else if (magnitude < IGNORE_DRIFT_MS) {
       correction = { startMs: -drift, atMs: t, durationMs: Infinity };
@@ -407,6 +450,10 @@ export function createSessionClock(options) {
     clockError.source ??= source;
     lastError = clockError;
     if (onError) safely(() => onError(clockError));
+    // A poll that the server refused to vouch for (503) or that nobody answered. A stream's failures are left to the
+    // polls: a refused or cut stream says nothing about the snapshot the last poll vouched for. (A stream the
+    // server withdraws says so with its `unavailable` event.)
+    if (source === 'sync' && (clockError.status === 503 || clockError.kind === 'network')) markStale(clockError.retryAfterMs);
     emit();
   }
 
@@ -421,21 +468,29 @@ export function createSessionClock(options) {
     }
   }
 
-  async function request(url, bearer, signal, accept) {
+  /** A GET on `controller`, which is aborted when no answer (headers) comes within requestTimeoutMs. */
+  async function request(url, bearer, controller, accept) {
     const headers = { Accept: accept };
     if (bearer) headers.Authorization = `Bearer ${bearer}`;
+    let timedOut = false;
+    const timeout = timers.setTimeout(() => { timedOut = true; controller.abort(); }, requestTimeoutMs);
     let response;
     try {
-      response = await fetchImpl(url, { method: 'GET', headers, cache: 'no-store', signal });
+      response = await fetchImpl(url, { method: 'GET', headers, cache: 'no-store', signal: controller.signal });
     } catch (err) {
-      throw new ClockError(`network error on GET ${url}: ${err?.message ?? err}`, { kind: 'network', cause: err });
+      const message = timedOut ? `no answer to GET ${url} within ${requestTimeoutMs} ms` : `network error on GET ${url}: ${err?.message ?? err}`;
+      throw new ClockError(message, { kind: 'network', cause: err });
+    } finally {
+      timers.clearTimeout(timeout);
     }
     if (!response.ok) {
       discardBody(response);
-      throw new ClockError(`GET ${url} answered ${response.status}`, {
+      const error = new ClockError(`GET ${url} answered ${response.status}`, {
         kind: KIND_BY_STATUS[response.status] ?? 'http',
         status: response.status,
       });
+      error.retryAfterMs = retryAfter(response);
+      throw error;
     }
     return response;
   }
@@ -443,14 +498,20 @@ export function createSessionClock(options) {
   /** One round trip: the snapshot plus an offset sample. */
   async function takeSample() {
     const bearer = await resolveToken(); // before timing: a token refresh is not network latency
+    const controller = new AbortController();
+    inFlight.add(controller);
     const sentAt = now();
-    const response = await request(clockUrl, bearer, requests.signal, 'application/json');
-    const receivedAt = now(); // headers are in; the small body adds nothing the server clock saw
-    let snapshot;
+    let receivedAt, snapshot;
     try {
-      snapshot = await response.json();
-    } catch (err) {
-      throw new ClockError('clock answer is not JSON', { kind: 'protocol', cause: err });
+      const response = await request(clockUrl, bearer, controller, 'application/json');
+      receivedAt = now(); // headers are in; the small body adds nothing the server clock saw
+      try {
+        snapshot = await response.json();
+      } catch (err) {
+        throw new ClockError('clock answer is not JSON', { kind: 'protocol', cause: err });
+      }
+    } finally {
+      inFlight.delete(controller);
     }
     const snapshotTimes = readClockTimes(snapshot);
     // server_now was taken somewhere inside the round trip; the midpoint is the best guess, and its
@@ -489,7 +550,7 @@ export function createSessionClock(options) {
       syncTimer = null;
       await sync(1);
       // While the stream is up it delivers changes at once, so resyncs only refresh the offset.
-      scheduleSync(streamUp ? resyncMs : pollMs);
+      scheduleSync(nextSyncDelay());
     }, delayMs);
   }
 
@@ -506,13 +567,22 @@ export function createSessionClock(options) {
     };
     try {
       const bearer = await resolveToken();
-      const response = await request(streamUrl, bearer, controller.signal, 'text/event-stream');
+      const response = await request(streamUrl, bearer, controller, 'text/event-stream');
       if (typeof response.body?.getReader !== 'function') {
         throw new ClockError('the clock stream has no readable body', { kind: 'protocol' });
       }
       const reader = response.body.getReader();
       const decoder = new TextDecoder();
+      let toldUnavailable = false;
       const parser = createSseParser((event) => {
+        if (event.type === 'unavailable') {
+          // The replica cannot vouch for its clocks any more: freeze, poll (through the load balancer) after its
+          // Retry-After, and reconnect, most likely to another replica.
+          toldUnavailable = true;
+          streamUp = false;
+          markStale(unavailableRetryMs(event.data));
+          return;
+        }
         if (event.type !== 'clock') return;
         try {
           const snapshot = JSON.parse(event.data);
@@ -529,6 +599,10 @@ export function createSessionClock(options) {
         if (done || destroyed) break;
         armIdleTimer(); // any bytes, heartbeat comments included, prove the connection alive
         parser.push(decoder.decode(value, { stream: true }));
+        if (toldUnavailable) {
+          reader.cancel().catch(() => {});
+          break;
+        }
       }
       // A clean end (deploy, proxy timeout) is not an error: just reconnect.
     } catch (err) {
@@ -564,7 +638,7 @@ export function createSessionClock(options) {
 
   sync(sampleCount).then(() => {
     if (destroyed) return;
-    scheduleSync(pollMs); // becomes resyncMs once the stream delivers
+    scheduleSync(nextSyncDelay()); // becomes resyncMs once the stream delivers
     if (useStream) runStream();
   });
 
@@ -593,7 +667,7 @@ export function createSessionClock(options) {
         if (timer !== null) timers.clearTimeout(timer);
       }
       syncTimer = streamRetryTimer = streamIdleTimer = null;
-      requests.abort();
+      for (const controller of inFlight) controller.abort();
       streamController?.abort();
       resolveReady(null);
     },
@@ -619,6 +693,22 @@ function frameScheduler(options, timers, now) {
     requestFrame: (callback) => timers.setTimeout(() => callback(now()), 16),
     cancelFrame: (handle) => timers.clearTimeout(handle),
   };
+}
+
+/** Retry-After in ms: delta-seconds only (the daemon's form); an HTTP date or nothing gives null. */
+function retryAfter(response) {
+  const value = response.headers?.get?.('retry-after');
+  return value != null && /^\d+$/.test(value.trim()) ? Number(value.trim()) * 1000 : null;
+}
+
+/** The `unavailable` event's data: {"retry_after_ms": n}; anything else gives null. */
+function unavailableRetryMs(data) {
+  try {
+    const ms = JSON.parse(data)?.retry_after_ms;
+    return Number.isFinite(ms) ? ms : null;
+  } catch {
+    return null;
+  }
 }
 
 function discardBody(response) {

@@ -7,6 +7,12 @@ namespace RoomReconciler.Clock;
 /// <summary>The read-only clock API: a snapshot and a stream of snapshots per session (docs/contract.md, "The HTTP API").</summary>
 public static class ClockApi
 {
+    /// <summary>
+    /// The Retry-After of a 503: by then another replica (through the load balancer) or this one, reconnected, answers.
+    /// A whole second, as the header counts in seconds.
+    /// </summary>
+    public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
+
     public static IServiceCollection AddClockApi(this IServiceCollection services, IConfiguration configuration)
     {
         services.TryAddSingleton(TimeProvider.System);
@@ -61,6 +67,13 @@ public static class ClockApi
     {
         // Subscribe before reading, so that no change can fall between the read and the subscription.
         var subscriber = streams.Subscribe(ClockAccessFilter.AdmittedId(sessionId));
+        // A stream is fed from memory alone: without a vouched map nothing would tell it the next change.
+        // Checked after subscribing, so that a map dropped from now on tells this subscriber too.
+        if (!clocks.IsTrusted)
+        {
+            streams.Unsubscribe(subscriber);
+            return Unavailable();
+        }
         try
         {
             var (entry, _) = await clocks.GetAsync(subscriber.SessionId);
@@ -70,7 +83,7 @@ public static class ClockApi
                 streams.Unsubscribe(subscriber);
                 return UnknownSession();
             }
-            return new ClockStreamResult(subscriber, streams, clocks, clock);
+            return new ClockStreamResult(subscriber, streams, clock);
         }
         catch (ClockUnavailableException)
         {
@@ -85,7 +98,10 @@ public static class ClockApi
     private static ProblemHttpResult Unavailable() =>
         TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The clock database is unavailable");
 
-    /// <summary>Every clock answer is <c>Cache-Control: no-store</c> (a cached clock is a wrong clock), and is counted by status.</summary>
+    /// <summary>
+    /// Every clock answer is <c>Cache-Control: no-store</c> (a cached clock is a wrong clock), a 503 carries
+    /// Retry-After, and each is counted by status.
+    /// </summary>
     private sealed class ClockRequestFilter(string endpoint, ClockMetrics metrics) : IEndpointFilter
     {
         public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
@@ -96,6 +112,8 @@ public static class ClockApi
             var inner = result;
             while (inner is INestedHttpResult nested) inner = nested.Result;
             var status = (inner as IStatusCodeHttpResult)?.StatusCode ?? StatusCodes.Status200OK;
+            if (status == StatusCodes.Status503ServiceUnavailable)
+                context.HttpContext.Response.Headers.RetryAfter = ((int)RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
             metrics.Answered(endpoint, status);
             return result;
         }

@@ -7,8 +7,9 @@ namespace RoomReconciler.Clock;
 
 /// <summary>
 /// Clock snapshots served from memory, kept exact by the session_clock notifications that
-/// <see cref="ClockListener"/> feeds in. Only trusted while the listener is connected; otherwise every
-/// lookup goes to the database. The ordering argument (versions, the swap of the whole map) is in README.md.
+/// <see cref="ClockListener"/> feeds in. Only trusted while the listener is connected and its probe answered within
+/// <see cref="VouchFor"/>; otherwise every lookup goes to the database, for at most <see cref="DatabaseWait"/>.
+/// The ordering argument (versions, the swap of the whole map) and the bounds are in README.md.
 /// </summary>
 public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, ClockStreams streams, ClockMetrics metrics, ILogger<ClockCache> log)
 {
@@ -24,39 +25,91 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
         FROM unnest($1::uuid[]) AS q(id) LEFT JOIN sessions s ON s.id = q.id
         """;
 
+    /// <summary>
+    /// How long one answer of the listener's probe vouches for the map: three probe intervals, so one slow answer is
+    /// forgiven and a silent network is noticed within this (README.md, "When the database goes silent").
+    /// </summary>
+    public static readonly TimeSpan VouchFor = ClockListener.ProbeInterval * 3;
+
+    /// <summary>
+    /// The longest a request waits for the database when memory cannot answer: then it is a 503, not a hang. Under a
+    /// second, so that with the server's own overhead on a loaded machine no answer takes 1.5 s.
+    /// </summary>
+    public static readonly TimeSpan DatabaseWait = TimeSpan.FromMilliseconds(800);
+
     private readonly Lock _gate = new();
     private readonly ConcurrentDictionary<Guid, Lazy<Task<ClockAnswer>>> _loading = new();
     private volatile ConcurrentDictionary<Guid, ClockEntry>? _entries;
     private int _count;
     private long _version;
+    private long _vouchedAt;
+    private long _readFailedAt;
+    private volatile bool _rebuilding;
 
-    /// <summary>True while the listener is connected: then the map holds every change it was told about.</summary>
-    public bool IsTrusted => _entries is not null;
+    /// <summary>
+    /// True while the listener is connected and its probe answered within <see cref="VouchFor"/>: then the map
+    /// holds every change committed until a moment ago. Computed on every read, so a silent connection stops
+    /// vouching on time even while the listener's thread is still blocked waiting for it.
+    /// </summary>
+    public bool IsTrusted => _entries is not null && clock.ElapsedSince(Volatile.Read(ref _vouchedAt)) <= VouchFor;
+
+    /// <summary>The listener's probe sent at <paramref name="sentAt"/> was answered: every notification committed before it has been applied.</summary>
+    public void Vouch(long sentAt) => Volatile.Write(ref _vouchedAt, sentAt);
+
+    /// <summary>
+    /// The watchdog's look: a map that the probe no longer vouches for is dropped, the pool's connections with it
+    /// (they share the path that went silent), and every stream is told.
+    /// </summary>
+    public void CheckVouch()
+    {
+        // A rebuild's reads may outlast the vouching window; the listener probes again as soon as they are done.
+        if (_entries is null || IsTrusted || _rebuilding) return;
+        log.LogWarning("Clock listener's probe unanswered for {Silence:0.0} s; not vouching for clocks until it reconnects",
+            clock.ElapsedSince(Volatile.Read(ref _vouchedAt)).TotalSeconds);
+        Distrust();
+    }
 
     /// <summary>The answer for one id: from memory when trusted, else (or on a miss) from the database.</summary>
     /// <exception cref="ClockUnavailableException">the database was needed and could not be asked</exception>
     public ValueTask<ClockAnswer> GetAsync(Guid sessionId)
     {
-        if (_entries is { } entries && entries.TryGetValue(sessionId, out var entry) && clock.TryGetNow(out var now))
+        if (_entries is { } entries && IsTrusted && entries.TryGetValue(sessionId, out var entry) && clock.TryGetNow(out var now))
             return ValueTask.FromResult(new ClockAnswer(entry, now));
         return new ValueTask<ClockAnswer>(LoadAsync(sessionId));
     }
 
-    /// <summary>A fresh read from the database, shared by the lookups of one id that arrive while it runs.</summary>
-    public Task<ClockAnswer> LoadAsync(Guid sessionId)
+    /// <summary>
+    /// A fresh read from the database, shared by the lookups of one id that arrive while it runs. While the listener
+    /// does not vouch, refused at once for <see cref="DatabaseWait"/> after a read failed: on a silent path every
+    /// request would otherwise wait out the bound only to be refused too.
+    /// </summary>
+    private async Task<ClockAnswer> LoadAsync(Guid sessionId)
     {
+        if (!IsTrusted && clock.ElapsedSince(Volatile.Read(ref _readFailedAt)) < DatabaseWait)
+            throw new ClockUnavailableException(new TimeoutException("a read from the database failed a moment ago"));
         var load = _loading.GetOrAdd(sessionId, id => new Lazy<Task<ClockAnswer>>(() => LoadOneAsync(id)));
-        return load.Value;
+        try
+        {
+            // Given up at the bound even while the driver is still unwinding a read on a silent path.
+            return await load.Value.WaitAsync(DatabaseWait);
+        }
+        catch (Exception e) when (e is TimeoutException or ClockUnavailableException)
+        {
+            Volatile.Write(ref _readFailedAt, clock.GetTimestamp());
+            throw e as ClockUnavailableException ?? new ClockUnavailableException(e);
+        }
     }
 
     private async Task<ClockAnswer> LoadOneAsync(Guid sessionId)
     {
+        // The same bound for the read itself, so that a silent path does not pile up reads behind the answered requests.
+        using var bounded = new CancellationTokenSource(DatabaseWait);
         try
         {
-            await using var connection = await database.OpenConnectionAsync();
-            return (await LoadAsync(connection, [sessionId])).Single();
+            await using var connection = await database.OpenConnectionAsync(bounded.Token);
+            return (await LoadAsync(connection, [sessionId], bounded.Token)).Single();
         }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException or SocketException or IOException)
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or SocketException or IOException or OperationCanceledException)
         {
             throw new ClockUnavailableException(e);
         }
@@ -72,7 +125,8 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
         // Captured before the query: see README.md, "Why the cache is exact".
         var entries = _entries;
         var version = Interlocked.Increment(ref _version);
-        await using var command = new NpgsqlCommand(LoadSql, connection) { Parameters = { new() { Value = sessionIds } } };
+        // The listener's connection answers a probe within 1 s; reading every watched session may take longer.
+        await using var command = new NpgsqlCommand(LoadSql, connection) { CommandTimeout = 5, Parameters = { new() { Value = sessionIds } } };
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var answers = new List<ClockAnswer>(sessionIds.Length);
         while (await reader.ReadAsync(cancellationToken))
@@ -126,8 +180,8 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
     }
 
     /// <summary>
-    /// The listener is connected (LISTEN already issued on <paramref name="connection"/>): start a new, trusted
-    /// map and give every stream subscriber a fresh snapshot, read on that connection.
+    /// The listener is connected (LISTEN already issued on <paramref name="connection"/>, its probe answered): start
+    /// a new, trusted map and give every stream subscriber a fresh snapshot, read on that connection.
     /// </summary>
     public async Task RebuildAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
@@ -135,24 +189,45 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
         {
             _entries = new();
             _count = 0;
+            // The probe just answered on this connection, and the reads below travel it too, within their timeout:
+            // a slow read (a cold process, many watched sessions) is not a silent path. The listener probes again
+            // right after, and until then the watchdog waits.
+            Vouch(clock.GetTimestamp());
+            _rebuilding = true;
         }
-        // The pool's idle connections most likely died with the listener's: drop them rather than fail a request on each.
-        database.Clear();
-        foreach (var answer in await LoadAsync(connection, [.. streams.SessionIds], cancellationToken))
-            streams.Publish(answer.Entry);
+        try
+        {
+            // The pool's idle connections most likely died with the listener's: drop them rather than fail a request on each.
+            database.Clear();
+            foreach (var answer in await LoadAsync(connection, [.. streams.SessionIds], cancellationToken))
+                streams.Publish(answer.Entry);
+        }
+        finally
+        {
+            _rebuilding = false;
+        }
         metrics.ListenerConnected(true);
     }
 
-    /// <summary>The listener is gone: changes may be missed from now on, so nothing in memory is served.</summary>
+    /// <summary>
+    /// The listener is gone or silent: changes may be missed from now on, so nothing in memory is served, and the
+    /// open streams, which only memory feeds, are told and end.
+    /// </summary>
     public void Distrust()
     {
+        metrics.ListenerConnected(false);
         lock (_gate)
         {
+            if (_entries is null) return;
             _entries = null;
             _count = 0;
         }
-        metrics.ListenerConnected(false);
+        database.Clear();
+        streams.Unavailable();
     }
+
+    /// <summary>True once the map was dropped (a silence the watchdog noticed): the listener must rebuild it.</summary>
+    public bool NeedsRebuild => _entries is null;
 
     /// <summary>The number of entries held, for the gauge.</summary>
     public int Count => _entries is null ? 0 : Volatile.Read(ref _count);

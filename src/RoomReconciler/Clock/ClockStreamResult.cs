@@ -9,9 +9,10 @@ namespace RoomReconciler.Clock;
 /// <summary>
 /// The Server-Sent Events answer of GET /clock/{id}/stream: <c>event: clock</c> with the snapshot at once and
 /// after every change, a comment as heartbeat. Ends when the client goes, the session is deleted, the host
-/// stops, or the client stops reading for <see cref="WriteTimeout"/> (then the connection is aborted).
+/// stops, the replica stops vouching for its clocks (after <c>event: unavailable</c>), or the client stops reading
+/// for <see cref="WriteTimeout"/> (then the connection is aborted).
 /// </summary>
-public sealed class ClockStreamResult(ClockSubscriber subscriber, ClockStreams streams, ClockCache cache, DatabaseClock clock)
+public sealed class ClockStreamResult(ClockSubscriber subscriber, ClockStreams streams, DatabaseClock clock)
     : IResult, IStatusCodeHttpResult, IContentTypeHttpResult, IEndpointMetadataProvider
 {
     public const string ContentType = "text/event-stream";
@@ -20,6 +21,10 @@ public sealed class ClockStreamResult(ClockSubscriber subscriber, ClockStreams s
     private static readonly byte[] EventPrefix = "event: clock\ndata: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
     private static readonly byte[] Heartbeat = ": heartbeat\n\n"u8.ToArray();
+
+    /// <summary>Data is required: a browser's EventSource dispatches no event without it.</summary>
+    public static readonly byte[] UnavailableEvent =
+        System.Text.Encoding.UTF8.GetBytes($"event: unavailable\ndata: {{\"retry_after_ms\":{(int)ClockApi.RetryAfter.TotalMilliseconds}}}\n\n");
 
     int? IStatusCodeHttpResult.StatusCode => StatusCodes.Status200OK;
     string IContentTypeHttpResult.ContentType => ContentType;
@@ -52,17 +57,19 @@ public sealed class ClockStreamResult(ClockSubscriber subscriber, ClockStreams s
         var sent = long.MinValue;
         while (true)
         {
+            // Only memory feeds a stream: once it is not vouched for, the client is told to look elsewhere.
+            // (The estimate of the database's clock lasts longer than the vouching, so it is there while vouched.)
+            if (subscriber.IsUnavailable || !clock.TryGetNow(out var now))
+            {
+                await WriteAsync(http, cancellationToken, UnavailableEvent);
+                return;
+            }
             if (subscriber.Latest is { } latest && latest.Version > sent)
             {
-                if (latest.State is null) return; // the session was deleted
-                // Null while the database is down: the next ring retries, and the listener's reconnect refreshes.
-                var answer = clock.TryGetNow(out var estimate) ? (latest, estimate) : await WithDatabaseTimeAsync(latest);
-                if (answer is var (entry, now) && entry.State is { } state)
-                {
-                    sent = entry.Version;
-                    if (!await WriteAsync(http, cancellationToken, Render(entry, state, now))) return;
-                    subscriber.TakeHeartbeat(); // an event is as good as a heartbeat
-                }
+                if (latest.State is not { } state) return; // the session was deleted
+                sent = latest.Version;
+                if (!await WriteAsync(http, cancellationToken, Render(latest, state, now))) return;
+                subscriber.TakeHeartbeat(); // an event is as good as a heartbeat
             }
             else if (subscriber.TakeHeartbeat() && !await WriteAsync(http, cancellationToken, Heartbeat)) return;
             await subscriber.WaitAsync(cancellationToken);
@@ -79,24 +86,6 @@ public sealed class ClockStreamResult(ClockSubscriber subscriber, ClockStreams s
         EventEnd.CopyTo(bytes, EventPrefix.Length + json.Length);
         entry.LastEvent = new RenderedEvent(now, bytes);
         return bytes;
-    }
-
-    /// <summary>
-    /// Without an estimate of the database's clock (the listener is reconnecting), the entry to send and the time
-    /// to show it at come from a read of the database, which also gives the newest state.
-    /// </summary>
-    private async Task<(ClockEntry, long)?> WithDatabaseTimeAsync(ClockEntry entry)
-    {
-        try
-        {
-            var answer = await cache.LoadAsync(entry.SessionId);
-            subscriber.Offer(answer.Entry);
-            return (subscriber.Latest!, answer.DatabaseNow);
-        }
-        catch (ClockUnavailableException)
-        {
-            return null;
-        }
     }
 
     /// <summary>False when the client did not take the bytes within <see cref="WriteTimeout"/>: it is cut off so that it holds nothing.</summary>

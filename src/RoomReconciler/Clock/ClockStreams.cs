@@ -52,6 +52,13 @@ public sealed class ClockStreams : IDisposable
         foreach (var subscriber in set.Keys) subscriber.Offer(entry);
     }
 
+    /// <summary>The cache stopped vouching: every open stream says so and ends, and its client goes where the truth is.</summary>
+    public void Unavailable()
+    {
+        foreach (var set in _bySession.Values)
+            foreach (var subscriber in set.Keys) subscriber.MarkUnavailable();
+    }
+
     private void RingHeartbeats()
     {
         foreach (var set in _bySession.Values)

@@ -9,6 +9,7 @@ public sealed class ClockSubscriber(Guid sessionId)
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private ClockEntry? _latest;
     private int _heartbeatDue;
+    private volatile bool _unavailable;
 
     public Guid SessionId { get; } = sessionId;
 
@@ -23,6 +24,15 @@ public sealed class ClockSubscriber(Guid sessionId)
             if (held is not null && held.Version >= entry.Version) return;
             if (Interlocked.CompareExchange(ref _latest, entry, held) == held) break;
         }
+        _doorbell.Writer.TryWrite(true);
+    }
+
+    /// <summary>True once the replica stopped vouching for its clocks: the stream says so and ends.</summary>
+    public bool IsUnavailable => _unavailable;
+
+    public void MarkUnavailable()
+    {
+        _unavailable = true;
         _doorbell.Writer.TryWrite(true);
     }
 

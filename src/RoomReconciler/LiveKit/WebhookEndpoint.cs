@@ -5,7 +5,7 @@ namespace RoomReconciler.LiveKit;
 /// <summary>
 /// POST /livekit/webhook (docs/contract.md): 200 for an accepted or duplicate event, 401 for a missing or bad signature,
 /// 400 for a signed body that is not a webhook event, 413 for a body over 1 MiB, 503 when the database cannot
-/// record the event (LiveKit retries 5xx, not 4xx: docs/livekit.md §4).
+/// record the event within <see cref="WebhookEventStore.RecordWait"/> (LiveKit retries 5xx, not 4xx: docs/livekit.md §4).
 /// </summary>
 public static class WebhookEndpoint
 {
@@ -48,7 +48,11 @@ public static class WebhookEndpoint
         }
 
         bool isNew;
-        try { isNew = await store.TryRecordAsync(evt, ct); }
+        // Bounded, and the wait given up at the bound even if the driver is still unwinding: on a silent path to
+        // PostgreSQL, LiveKit gets its 503 promptly and retries (another replica, or this one once the path is back).
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bounded.CancelAfter(WebhookEventStore.RecordWait);
+        try { isNew = await store.TryRecordAsync(evt, bounded.Token).WaitAsync(bounded.Token); }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
             // Not a 500 with a trace: LiveKit retries a 503, and the event is recorded once the database is back.

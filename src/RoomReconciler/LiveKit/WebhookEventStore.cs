@@ -11,6 +11,9 @@ public sealed class WebhookEventStore(NpgsqlDataSource dataSource, TimeProvider 
     /// <summary>Old rows are deleted at most this often, riding along with an insert.</summary>
     private static readonly TimeSpan PruneEvery = TimeSpan.FromHours(1);
 
+    /// <summary>The longest recording may take before the webhook is answered 503 (an insert takes a millisecond).</summary>
+    public static readonly TimeSpan RecordWait = TimeSpan.FromMilliseconds(800);
+
     private long _nextPruneTicks;
 
     /// <returns>true when the event is new, false when its id was seen before</returns>

@@ -49,6 +49,11 @@ public static class ReconcilerRegistration
         await scheduler.Shutdown(false, ct);
     }
 
+    /// <summary>Quartz's PostgreSQL lock query ({0} is the table prefix), plus the idle-in-transaction bound.</summary>
+    public static string LockSql(TimeSpan idleInTransaction) =>
+        "SELECT *, set_config('idle_in_transaction_session_timeout', '" + (long)idleInTransaction.TotalMilliseconds +
+        "ms', true) FROM {0}LOCKS WHERE SCHED_NAME = @schedulerName AND LOCK_NAME = @lockName FOR UPDATE";
+
     private static void UseClusteredStore(IQuartzBuilder q, string connectionString, TimeSpan pollInterval)
     {
         // A replica that dies is noticed after CheckinMisfireThreshold; together with one poll interval that keeps
@@ -72,6 +77,13 @@ public static class ReconcilerRegistration
                 ado.MisfireThreshold = pollInterval;
                 // After a database outage, try again within a check-in interval, not Quartz's default 15 s.
                 ado.DbRetryInterval = checkin;
+                // A replica whose path went silent inside one of Quartz's transactions leaves its backend idle in
+                // that transaction, holding the lock row (and any trigger rows) that every other replica then waits
+                // on; PostgreSQL only notices the dead client hours later. So every transaction that writes starts
+                // with the lock (also the acquiring one), and the lock's query makes the server end such a session
+                // after one check-in interval idle (transaction-local: nothing else on the connection changes).
+                ado.AcquireTriggersWithinLock = true;
+                ado.SelectWithLockSql = LockSql(checkin);
             });
             store.UsePostgres(pg =>
             {

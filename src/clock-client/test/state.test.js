@@ -74,7 +74,7 @@ test('listeners get { elapsedMs, isPaused, started, ended, clock } at once, on e
   const seen = [];
   const unsubscribe = clock.subscribe((state) => seen.push(state));
   assert.equal(seen.length, 1, 'called at once');
-  assert.deepEqual(Object.keys(seen[0]).sort(), ['clock', 'elapsedMs', 'ended', 'error', 'isPaused', 'started']);
+  assert.deepEqual(Object.keys(seen[0]).sort(), ['clock', 'elapsedMs', 'ended', 'error', 'isPaused', 'stale', 'started']);
   assert.equal(seen[0].clock.session_id, env.snapshot().session_id);
 
   env.mono += 16; env.frame();

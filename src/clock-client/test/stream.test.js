@@ -1,20 +1,10 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createSessionClock } from '../session-clock.js';
-import { createFakeEnv, flush } from '../testing/fakes.js';
-
-async function streamingClock(overrides = {}) {
-  const env = createFakeEnv();
-  env.start(env.serverNow() - 60_000);
-  const errors = [];
-  const clock = createSessionClock(env.options({ samples: 2, onError: (e) => errors.push(e), ...overrides }));
-  await clock.ready;
-  await env.advance(1); // the stream connects after the initial sync
-  return { env, clock, errors };
-}
+import { createFakeEnv, flush, runningClock } from '../testing/fakes.js';
 
 test('a pause pushed on the stream applies at once, frozen at the exact server value', async () => {
-  const { env, clock, errors } = await streamingClock();
+  const { env, clock, errors } = await runningClock();
   assert.equal(env.streams.length, 1);
   const states = [];
   clock.subscribe((s) => states.push(s));
@@ -35,7 +25,7 @@ test('a pause pushed on the stream applies at once, frozen at the exact server v
 });
 
 test('a resume pushed on the stream continues from the frozen value at once', async () => {
-  const { env, clock } = await streamingClock();
+  const { env, clock } = await runningClock();
   env.pause();
   env.streams[0].sendClock();
   await flush();
@@ -80,7 +70,7 @@ test('a poll answered before a stream event but arriving after it does not undo 
 });
 
 test('heartbeat comments keep the stream; silence beyond streamIdleMs reconnects', async () => {
-  const { env, clock, errors } = await streamingClock({ streamIdleMs: 45_000 });
+  const { env, clock, errors } = await runningClock({ streamIdleMs: 45_000 });
   for (let i = 0; i < 4; i++) {
     await env.advance(15_000);
     env.streams[0].send(': heartbeat\n\n');
@@ -130,7 +120,7 @@ test('stream unavailable: falls back to polling at pollMs, then back to the stre
 });
 
 test('a dropped stream polls at once and reconnects', async () => {
-  const { env, clock, errors } = await streamingClock({ pollMs: 5_000 });
+  const { env, clock, errors } = await runningClock({ pollMs: 5_000 });
   const polls = env.clockRequests().length;
   env.streams[0].fail();
   await env.advance(1);
@@ -142,7 +132,7 @@ test('a dropped stream polls at once and reconnects', async () => {
 });
 
 test('a clean end of the stream reconnects without reporting an error', async () => {
-  const { env, clock, errors } = await streamingClock();
+  const { env, clock, errors } = await runningClock();
   env.streams[0].close();
   await env.advance(1_300);
   assert.equal(env.streams.length, 2);
@@ -151,7 +141,7 @@ test('a clean end of the stream reconnects without reporting an error', async ()
 });
 
 test('a malformed clock event is reported and the stream carries on', async () => {
-  const { env, clock, errors } = await streamingClock();
+  const { env, clock, errors } = await runningClock();
   env.streams[0].send('event: clock\ndata: {not json\n\n');
   await flush();
   assert.equal(errors.at(-1).kind, 'protocol');

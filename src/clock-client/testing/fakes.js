@@ -2,6 +2,8 @@
 // scheduler and the fake server's clock, so tests control time completely and never really wait.
 // (Kept outside test/ because Node's runner treats every .js file under test/ as a test file.)
 
+import { createSessionClock } from '../session-clock.js';
+
 export const SESSION_ID = '6b1f3c2e-8a4d-4e1b-9f0a-2c3d4e5f6a7b';
 export const BASE_URL = 'https://clock.test';
 export const EPOCH = Date.parse('2026-11-24T14:00:00.000Z');
@@ -24,8 +26,11 @@ export function createFakeEnv() {
     // Per GET /clock request: { up, down } network delays; default below when empty.
     delays: [],
     defaultDelay: { up: 10, down: 10 },
-    // GET /clock answers: null → 200 snapshot; a number → that status; 'network' → fetch rejects.
+    // GET /clock answers: null → 200 snapshot; a number → that status; 'network' → fetch rejects;
+    // 'hang' → no answer until the request is aborted.
     clockFailure: null,
+    // The Retry-After header of a 503 (the daemon's: 1 s); null sends none.
+    retryAfter: '1',
     // GET /clock/stream answers, same meaning; consumed in order, then streamFailure.
     streamFailures: [],
     streamFailure: null,
@@ -77,8 +82,13 @@ export function createFakeEnv() {
     const isStream = url.endsWith('/stream');
     const failure = isStream ? (env.streamFailures.length ? env.streamFailures.shift() : env.streamFailure) : env.clockFailure;
     if (failure === 'network') throw new TypeError('fetch failed');
+    if (failure === 'hang') {
+      return new Promise((_, reject) => init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))));
+    }
     if (typeof failure === 'number') {
-      return new Response(JSON.stringify({ error: 'nope' }), { status: failure, headers: { 'content-type': 'application/json' } });
+      const headers = { 'content-type': 'application/json' };
+      if (failure === 503 && env.retryAfter !== null) headers['retry-after'] = env.retryAfter;
+      return new Response(JSON.stringify({ error: 'nope' }), { status: failure, headers });
     }
     return isStream ? openStream(init.signal) : answerClock();
   };
@@ -107,6 +117,8 @@ export function createFakeEnv() {
       if (!connection.closed) { connection.cancelled = true; connection.fail(); }
     });
     connection.sendClock = () => connection.send(`event: clock\ndata: ${JSON.stringify(env.snapshot())}\n\n`);
+    // What the daemon sends when it stops vouching for its clocks, before it ends the stream.
+    connection.sendUnavailable = (retryAfterMs = 1000) => connection.send(`event: unavailable\ndata: {"retry_after_ms":${retryAfterMs}}\n\n`);
     connection.sendClock(); // the server sends the snapshot on connect
     env.streams.push(connection);
     return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
@@ -169,4 +181,15 @@ export function createFakeEnv() {
   });
 
   return env;
+}
+
+/** A clock on a fresh environment, running for a minute, its stream connected; errors collected. */
+export async function runningClock(overrides = {}) {
+  const env = createFakeEnv();
+  env.start(env.serverNow() - 60_000);
+  const errors = [];
+  const clock = createSessionClock(env.options({ samples: 2, onError: (e) => errors.push(e), ...overrides }));
+  await clock.ready;
+  await env.advance(1); // the stream connects after the initial sync
+  return { env, clock, errors };
 }

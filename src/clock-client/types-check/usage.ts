@@ -13,13 +13,16 @@ const clock: SessionClock = createSessionClock({
   onError: (error: ClockError) => console.warn(error.kind satisfies ClockErrorKind, error.status, error.source),
   stream: true,
   resyncMs: 20_000,
+  requestTimeoutMs: 2_500,
 });
 
 const unsubscribe: () => void = clock.subscribe((state: ClockState) => {
   const label: string = formatElapsed(state.elapsedMs);
   const paused: boolean = state.isPaused && state.started && !state.ended;
+  // Frozen and not vouched for: show it as such rather than as a running clock.
+  const stale: boolean = state.stale;
   const serverNow: string | undefined = state.clock?.server_now;
-  console.log(label, paused, serverNow, state.error?.message);
+  console.log(label, paused, stale, serverNow, state.error?.message);
 });
 
 async function firstState(): Promise<number | null> {
@@ -42,10 +45,12 @@ const thresholds: number[] = [SNAP_DRIFT_MS, IGNORE_DRIFT_MS, EASE_MS, elapsed, 
 createSessionClock({ baseUrl: 'https://clock.example.com' });
 // @ts-expect-error elapsedMs is a number
 const wrong: string = clock.snapshot().elapsedMs;
+// @ts-expect-error stale is a boolean
+const staleText: string = clock.snapshot().stale;
 // @ts-expect-error not an error kind
 const kind: ClockErrorKind = 'timeout';
 
-export { unsubscribe, firstState, thresholds, wrong, kind };
+export { unsubscribe, firstState, thresholds, wrong, staleText, kind };
 
 // An application server's handler of outbound events (after verifying them with the standardwebhooks package).
 function onSessionEvent(event: SessionEvent, lastApplied: number): number {

@@ -84,9 +84,10 @@ public sealed class ScenarioHost : IAsyncDisposable
     }
 
     /// <summary>The daemon as its own process, `dotnet RoomReconciler.dll run`, for kill -9 and replicas.</summary>
-    public async Task<DaemonProcess> StartDaemonProcessAsync()
+    /// <param name="extra">further arguments, after (so overriding) the scenario's own</param>
+    public async Task<DaemonProcess> StartDaemonProcessAsync(params string[] extra)
     {
-        var process = await DaemonProcess.StartAsync(DaemonArgs());
+        var process = await DaemonProcess.StartAsync(DaemonArgs(extra));
         _processes.Add(process);
         if (Webhooks) LiveKit.Webhooks.Url = process.Url + "/livekit/webhook";
         return process;

@@ -51,7 +51,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     }
 
     private Task StartServerProcessAsync() => RunPg("pg_ctl", ["-D", _dataDir, "-l", Path.Combine(_root, "server.log"), "-w", "-t", "60", "-o",
-        $"-p {Port} -k {_root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=400",
+        $"-p {Port} -k {_root} -c listen_addresses=127.0.0.1,127.0.0.2 -c fsync=off -c full_page_writes=off -c max_connections=400",
         "start"]);
 
     /// <summary>Stops the server immediately (in-flight transactions are lost), as a crash or a restart would.</summary>
