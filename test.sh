@@ -12,7 +12,7 @@ require_chromium
 require_node_checks
 # The outbound events tests start tests/receiver, which verifies each delivery with the standardwebhooks package.
 require_event_receiver
-# The silent-database tests (Clock/SilentDatabaseTests) drop replica A's packets to PostgreSQL with iptables.
+# The silent-database tests (Scenarios/SilentDatabaseTests) drop replica A's packets to PostgreSQL with iptables.
 require_iptables
 # The browser tests (tests/RoomReconciler.Tests/Browser, counted with the dotnet tests) launch that Chromium.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
