@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Npgsql;
 using RoomReconciler.Tests.Browser;
+using RoomReconciler.Tests.Events;
 using RoomReconciler.Tests.Support;
 using static RoomReconciler.Tests.Scenarios.ScenarioHost;
 
@@ -27,6 +28,8 @@ public sealed class SilentDatabaseTests
     private static readonly TimeSpan Slack = TimeSpan.FromMilliseconds(800);
 
     private ScenarioHost _host = null!;
+    private Receiver _receiver = null!;
+    private IReadOnlyList<Delivery> _deliveries = [];
     private Guid _session;
     private DateTime _cutAt, _healedAt, _pauseCommittedAt, _leftAt;
     private readonly ConcurrentQueue<Answer> _gets = new(), _readiness = new();
@@ -58,9 +61,12 @@ public sealed class SilentDatabaseTests
         var port = new NpgsqlConnectionStringBuilder(_host.Db.ConnectionString).Port;
         var viaB = _host.Db.ConnectionString;
         var viaA = new NpgsqlConnectionStringBuilder(viaB) { Host = PacketDrop.Address }.ConnectionString;
-        await _host.StartDaemonProcessAsync("--ConnectionStrings:Postgres=" + viaB);
+        // Both replicas deliver the outbound events to one application server.
+        _receiver = await Receiver.StartAsync();
+        string[] events = ["--Events:Endpoints:0:Url=" + _receiver.Url, "--Events:Endpoints:0:Secret=" + Receiver.Secret];
+        await _host.StartDaemonProcessAsync(["--ConnectionStrings:Postgres=" + viaB, .. events]);
         // Started last, so the simulator's webhooks go to A.
-        var a = (await _host.StartDaemonProcessAsync("--ConnectionStrings:Postgres=" + viaA)).Url;
+        var a = (await _host.StartDaemonProcessAsync(["--ConnectionStrings:Postgres=" + viaA, .. events])).Url;
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         await Eventually.Async(() => StatusAsync(http, a + "/readyz"), s => s == 200, TimeSpan.FromSeconds(20), "A ready");
@@ -109,6 +115,9 @@ public sealed class SilentDatabaseTests
         _webhookAfterHeal = await TimedAsync(() => _host.LiveKit.Webhooks.SendRawAsync(Webhook("EV_cut_one")));
         await Task.Delay(Poll * 4); // any tick A had in flight has ended by now
         _events = await _host.Db.EventsAsync(_session);
+        await Eventually.Async(async () => (await _receiver.DeliveriesAsync()).Where(d => d.Acknowledged).Select(d => d.Id).Distinct().Count(),
+            n => n >= _events.Count, TimeSpan.FromSeconds(10), "every transition delivered to the application's server");
+        _deliveries = await _receiver.DeliveriesAsync();
         await stop.CancelAsync();
         await Task.WhenAll(watchers);
         stream.Dispose();
@@ -134,6 +143,7 @@ public sealed class SilentDatabaseTests
     public async Task StopAsync()
     {
         if (_host is not null) await _host.DisposeAsync();
+        if (_receiver is not null) await _receiver.DisposeAsync();
     }
 
     [Test]
@@ -222,6 +232,17 @@ public sealed class SilentDatabaseTests
         Assert.That(_pauseCommittedAt, Is.LessThan(_healedAt), "paused during the cut");
         Assert.That(_events.Select(e => (e.Type, e.Source)), Is.EqualTo(new[] { ("started", "poll"), ("paused", "poll") }).Or
             .EqualTo(new[] { ("started", "webhook"), ("paused", "poll") }), "each once, whatever A had in flight");
+    }
+
+    [Test]
+    public void OutboundEvents_ReachTheApplicationOnce_InOrder_AcrossTheCut()
+    {
+        var session = _deliveries.Where(d => d.Session == _session).ToList();
+        Assert.That(session.Select(d => d.Verified), Is.All.True, "each delivery verified by the standardwebhooks package");
+        var acknowledged = session.Where(d => d.Acknowledged).ToList();
+        Assert.That(acknowledged.Select(d => d.Sequence), Is.EqualTo(Enumerable.Range(1, _events.Count).Select(n => (long)n)),
+            "every transition of the session, once each, in order: " + string.Join(", ", acknowledged.Select(d => $"{d.Sequence} {d.Type}")));
+        Assert.That(acknowledged.Select(d => d.Type), Is.EqualTo(_events.Select(e => "session." + e.Type)));
     }
 
     private static double Ms(DateTime at, DateTime from) => Math.Round((at - from).TotalMilliseconds);
