@@ -80,10 +80,20 @@ public sealed class ClockStreamTests
     {
         var session = await _db.NewSessionAsync();
         using var stream = await _host.SubscribeAsync(session);
-        Clock(await stream.NextAsync(Wait));
+        var first = Clock(await stream.NextAsync(Wait));
         var next = await stream.NextAsync(Wait, comments: true);
+        // The session's own INSERT notifies; a stream opened before the listener has passed that notification on
+        // may get the same clock once more. That is allowed; a changed clock is not.
+        while (next is { Event: "clock" } again)
+        {
+            Assert.That(StateOf(JsonDocument.Parse(again.Data).RootElement), Is.EqualTo(StateOf(first)), "nothing changed, so nothing new is told");
+            next = await stream.NextAsync(Wait, comments: true);
+        }
         Assert.That(next?.Data, Is.EqualTo(": heartbeat"));
     }
+
+    private static string StateOf(JsonElement clock) =>
+        $"{clock.GetProperty("started_at")} {clock.GetProperty("is_paused")} {clock.GetProperty("total_paused_ms")} {clock.GetProperty("last_state_change_at")}";
 
     [Test]
     public async Task Stream_OfAnUnknownSession_Is404_AndOfAMalformedId_Is400()
