@@ -1,10 +1,45 @@
+using System.Collections.Immutable;
+using RoomReconciler.LiveKit;
+
 namespace RoomReconciler.Reconciliation;
 
 /// <summary>
 /// A request to reconcile one session's room now, outside the poll (controller-runtime's reconcile.Request): from a
-/// webhook, with what its event tells about timing, or a recheck at the deadline of a grace.
+/// webhook, with what its event tells, or a recheck at the deadline of a grace. Requests for one room that arrive
+/// before it is reconciled are merged into one (<see cref="Merge"/>).
 /// </summary>
 /// <param name="Source">what asked, recorded on the transitions it applies; a recheck keeps the source of the reconcile that scheduled it</param>
+/// <param name="Priority">how its LiveKit call spends the request budget: a due grace first, then a webhook</param>
 /// <param name="DropHint">when the count probably fell (a participant_left webhook)</param>
 /// <param name="ActiveHint">when a participant became ACTIVE (a participant_joined webhook)</param>
-public sealed record RoomRequest(Guid SessionId, ClockSource Source, DateTimeOffset? DropHint = null, ActiveHint? ActiveHint = null);
+/// <param name="Departed">
+/// identities that webhooks said left, when that is all that happened: decided from the stored participants without a
+/// LiveKit call (a grace that starts is checked with one at its deadline). Null when the room must be looked at.
+/// </param>
+/// <param name="Closed">room_finished: nobody is left, decided without a call</param>
+public sealed record RoomRequest(Guid SessionId, ClockSource Source, RequestPriority Priority = RequestPriority.Webhook,
+    DateTimeOffset? DropHint = null, ActiveHint? ActiveHint = null, ImmutableHashSet<string>? Departed = null, bool Closed = false)
+{
+    /// <summary>Whether the room must be read from LiveKit, or what webhooks said is enough.</summary>
+    public bool NeedsLook => Departed is null && !Closed;
+
+    /// <summary>
+    /// Two requests for one room as one: the latest hints, the more valuable priority, and a look if either needs one
+    /// (a look sees every departure too). A webhook's source wins over a recheck's.
+    /// </summary>
+    public RoomRequest Merge(RoomRequest later)
+    {
+        var look = NeedsLook || later.NeedsLook;
+        return new RoomRequest(SessionId,
+            Source == ClockSource.Webhook || later.Source == ClockSource.Webhook ? ClockSource.Webhook : later.Source,
+            Priority < later.Priority ? Priority : later.Priority,
+            Latest(DropHint, later.DropHint),
+            later.ActiveHint ?? ActiveHint,
+            look ? null : (Departed ?? NoOne).Union(later.Departed ?? NoOne),
+            !look && (Closed || later.Closed));
+    }
+
+    private static readonly ImmutableHashSet<string> NoOne = ImmutableHashSet.Create<string>(StringComparer.Ordinal);
+
+    private static DateTimeOffset? Latest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a > b ? a : b;
+}

@@ -11,7 +11,7 @@ public sealed class RoomWorker(RoomQueue queue, TransitionLog transitions, IServ
     {
         try
         {
-            await foreach (var request in queue.Reader.ReadAllAsync(stoppingToken))
+            await foreach (var request in queue.ReadAllAsync(stoppingToken))
             {
                 using var activity = ReconcileTracing.Source.StartActivity("reconcile room")?.SetTag("roomreconciler.session_id", request.SessionId);
                 // A scope per request: the RoomServiceClient inside is a disposable typed HttpClient, which the root

@@ -160,9 +160,9 @@ public sealed class MigrationTests
 
         var applied = new Migrator(connectionString, TestDatabase.MigrationsFolder).Migrate().Applied;
 
-        Assert.That(applied, Is.EqualTo(new[] { "V006__internal_schema_and_privileges.sql", "V007__reconcile_apply_outcome_and_error.sql" }), "the old changelog was found and kept");
+        Assert.That(applied, Is.EqualTo(ScriptsAfter("V005")), "the old changelog was found and kept");
         Assert.That(await ScalarAsync<string[]>(connectionString, $"SELECT array_agg(version ORDER BY version) FROM {Migrator.QualifiedHistory}"),
-            Is.EqualTo(new[] { "001", "002", "003", "004", "005", "006", "007" }), "the database's own record, from the changelog and the scripts since");
+            Is.EqualTo(EveryVersion()), "the database's own record, from the changelog and the scripts since");
         Assert.That(await old.EventsAsync(session), Has.Count.EqualTo(1), "the event log moved with its rows");
         Assert.That((await old.GetAsync(session)).Time("started_at"), Is.Not.Null, "a session the old install tracked stays tracked");
         await using var check = new NpgsqlConnection(connectionString);
@@ -183,6 +183,16 @@ public sealed class MigrationTests
     /// <summary>A script's text as first released: what follows the marker line, or all of it.</summary>
     public static string Released(string text) =>
         text.IndexOf(ReleasedMarker, StringComparison.Ordinal) is var at and >= 0 ? text[(text.IndexOf('\n', at) + 1)..] : text;
+
+    /// <summary>The first script written after the last release (V001-V007 are released).</summary>
+    private const string FirstUnreleased = "V008";
+
+    /// <summary>The scripts after the one named (or from it), by file name.</summary>
+    internal static string[] ScriptsAfter(string name, bool inclusive = false) =>
+        [.. Migrator.ScriptsIn(TestDatabase.MigrationsFolder).Select(s => s.Name)
+            .Where(n => string.CompareOrdinal(n, name) > 0 && (inclusive || !n.StartsWith(name, StringComparison.Ordinal)))];
+
+    private static string[] EveryVersion() => [.. Migrator.ScriptsIn(TestDatabase.MigrationsFolder).Select(s => s.Name[1..4])];
 
     /// <summary>A folder holding the scripts before the one named, as they were released.</summary>
     public static string ReleasedScripts(string before)
@@ -216,7 +226,7 @@ public sealed class MigrationTests
     public async Task AnInstallOfTheReleasedScripts_UpgradesApplyingNothing_AndStillCatchesAChangedScript()
     {
         var connectionString = await TestDatabase.CreateEmptyAsync();
-        var released = ReleasedScripts(before: "V999");
+        var released = ReleasedScripts(before: FirstUnreleased);
         foreach (var (path, target) in new[] { ("\"public\"", "001"), ("\"roomreconciler\", \"public\"", (string?)null) })
         {
             await TestDatabase.ExecuteAsync(connectionString, "CREATE SCHEMA IF NOT EXISTS roomreconciler");
@@ -233,15 +243,19 @@ public sealed class MigrationTests
         var session = await clock.NewSessionAsync();
         await clock.TransitionAsync("start", session, null);
         var folder = CopyOfMigrations();
-        Assert.That(new Migrator(connectionString, folder).GetStatus().IsCurrent, Is.True, "`check` accepts the released checksums before any migrate");
+        var status = new Migrator(connectionString, folder).GetStatus();
+        Assert.That((status.Problem, status.Pending.Count), Is.EqualTo(((string?)null, ScriptsAfter(FirstUnreleased, inclusive: true).Length)),
+            "`check` accepts the released checksums before any migrate; only the scripts since the release are pending");
 
         var run = new Migrator(connectionString, folder).Migrate();
 
-        Assert.That((run.Applied, run.Recorded), Is.EqualTo((Array.Empty<string>(), Array.Empty<string>())), "nothing applied again");
+        Assert.That((run.Applied, run.Recorded), Is.EqualTo((ScriptsAfter(FirstUnreleased, inclusive: true), Array.Empty<string>())),
+            "nothing released applied again, the scripts since applied once");
         Assert.That(await ScalarAsync<string[]>(connectionString, $"SELECT array_agg(version ORDER BY version) FROM {Migrator.QualifiedHistory}"),
-            Is.EqualTo(new[] { "001", "002", "003", "004", "005", "006", "007" }), "the record is made from the changelog");
+            Is.EqualTo(EveryVersion()), "the record is made from the changelog, and by the scripts since");
         Assert.That(await ScalarAsync<long>(connectionString, $"SELECT count(*) FROM {Migrator.QualifiedChangelog} c WHERE c.type = 0 AND c.checksum = ANY($1)",
-            (object)Migrator.ScriptsIn(folder).Select(s => s.Checksum).ToArray()), Is.EqualTo(7), "the changelog holds the current checksums");
+            (object)Migrator.ScriptsIn(folder).Select(s => s.Checksum).ToArray()), Is.EqualTo(Migrator.ScriptsIn(folder).Count()),
+            "the changelog holds the current checksums, of the released scripts and of those since");
         Assert.That((await clock.GetAsync(session)).Time("started_at"), Is.Not.Null, "the clock as it was");
         Assert.That(await ScalarAsync<bool>(connectionString,
             "SELECT has_table_privilege('roomreconciler_daemon', 'roomreconciler.migrations', 'SELECT') AND NOT has_table_privilege('roomreconciler_daemon', 'roomreconciler.migrations', 'INSERT, UPDATE, DELETE')"),
