@@ -17,14 +17,20 @@ namespace RoomReconciler.LiveKit;
 public sealed class RequestBudget(IOptions<LiveKitOptions> options, LiveKitMetrics metrics, TimeProvider time, ILogger<RequestBudget> log,
     NpgsqlDataSource? dataSource = null)
 {
-    /// <summary>A 429 without Retry-After holds calls off for this share of the window (1 s of a minute).</summary>
-    private const double UnstatedHoldShare = 1.0 / 60;
+    /// <summary>A second of a minute: how long a 429 without Retry-After holds calls off, and the margin of the counted window.</summary>
+    private const double SecondOfAMinute = 1.0 / 60;
 
     private readonly Lock _gate = new();
     private DateTimeOffset? _throttledAt;
 
     private int Limit => options.Value.RequestsPerMinute;
     private TimeSpan Window => options.Value.RequestWindow;
+
+    /// <summary>
+    /// The window the grants are counted over: a second of a minute longer than LiveKit's, so that calls granted at the
+    /// two ends of a window, which reach LiveKit a few milliseconds after their grant, still fall into two of its windows.
+    /// </summary>
+    private TimeSpan CountedWindow => Window + Window * SecondOfAMinute;
 
     /// <summary>No budget: RequestsPerMinute is 0 (a self-hosted LiveKit), or this host has no database (a bare client).</summary>
     public bool Unlimited => Limit == 0 || dataSource is null;
@@ -86,14 +92,14 @@ public sealed class RequestBudget(IOptions<LiveKitOptions> options, LiveKitMetri
     {
         lock (_gate) _throttledAt = time.GetUtcNow();
         if (Unlimited) return;
-        var hold = retryAfter is { } r && r > TimeSpan.Zero ? r : Window * UnstatedHoldShare;
+        var hold = retryAfter is { } r && r > TimeSpan.Zero ? r : Window * SecondOfAMinute;
         if (hold > Window) hold = Window;
         try
         {
             await using var command = dataSource!.CreateCommand("SELECT roomreconciler.livekit_budget_hold($1, $2, $3)");
             command.Parameters.AddWithValue(hold);
             command.Parameters.AddWithValue(Limit);
-            command.Parameters.AddWithValue(Window);
+            command.Parameters.AddWithValue(CountedWindow);
             await command.ExecuteNonQueryAsync(ct);
         }
         catch (NpgsqlException e)
@@ -107,7 +113,7 @@ public sealed class RequestBudget(IOptions<LiveKitOptions> options, LiveKitMetri
         await using var command = dataSource!.CreateCommand("SELECT granted, spent, wait_ms FROM roomreconciler.livekit_budget_take($1, $2, $3)");
         command.Parameters.AddWithValue(wanted);
         command.Parameters.AddWithValue(ceiling);
-        command.Parameters.AddWithValue(Window);
+        command.Parameters.AddWithValue(CountedWindow);
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         var (granted, spent, waitMs) = (reader.GetInt32(0), reader.GetInt32(1), reader.GetDouble(2));

@@ -8,7 +8,8 @@ namespace RoomReconciler.Reconciliation;
 /// The one work queue of rooms to reconcile out of turn (controller-runtime's workqueue), drained by
 /// <see cref="RoomWorker"/>: webhooks add to it at once, and the deadline of a running grace adds to it again, so that a
 /// pause lands at its moment rather than at the next poll. A room is in it at most once: requests for a room not yet
-/// taken are merged (<see cref="RoomRequest.Merge"/>), so a burst of webhooks for one room costs one reconcile. Bounded,
+/// taken are merged (<see cref="RoomRequest.Merge"/>), so a burst of webhooks for one room costs one reconcile, and a
+/// room is never reconciled by two workers at once. Bounded,
 /// so a webhook storm cannot grow memory without limit; a request refused when full is caught by the next poll.
 /// Deadlines run on the host's <see cref="TimeProvider"/>, and stop with the host.
 /// </summary>
@@ -18,23 +19,51 @@ public sealed class RoomQueue(TimeProvider time) : IDisposable
     private static readonly TimeSpan DeadlineMargin = TimeSpan.FromMilliseconds(20);
     private const int MaxRooms = 10_000;
 
-    private readonly Channel<Guid> _ready = Channel.CreateUnbounded<Guid>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly ConcurrentDictionary<Guid, RoomRequest> _pending = new();
+    private readonly Channel<Guid> _ready = Channel.CreateUnbounded<Guid>();
+    private readonly Lock _gate = new();
+    private readonly Dictionary<Guid, RoomRequest> _pending = [];
+    // Rooms being reconciled now: a request for one of them waits until it is done, so one room is never reconciled
+    // twice at once (the second would find the first's write and be skipped as stale).
+    private readonly HashSet<Guid> _processing = [];
     private readonly ConcurrentDictionary<Guid, (DateTimeOffset At, ITimer Timer)> _rechecks = new();
 
     public void Enqueue(RoomRequest request)
     {
-        if (_pending.Count >= MaxRooms && !_pending.ContainsKey(request.SessionId)) return;
-        var added = false;
-        _pending.AddOrUpdate(request.SessionId, _ => { added = true; return request; }, (_, queued) => queued.Merge(request));
-        if (added) _ready.Writer.TryWrite(request.SessionId);
+        lock (_gate)
+        {
+            if (_pending.TryGetValue(request.SessionId, out var queued)) { _pending[request.SessionId] = queued.Merge(request); return; }
+            if (_pending.Count >= MaxRooms) return;
+            _pending[request.SessionId] = request;
+            if (!_processing.Contains(request.SessionId)) _ready.Writer.TryWrite(request.SessionId);
+        }
     }
 
-    /// <summary>Rooms to reconcile, one request per room however many were merged into it.</summary>
+    /// <summary>
+    /// Rooms to reconcile, one request per room however many were merged into it; any number of workers may read.
+    /// Each room taken must be given back with <see cref="Done"/>.
+    /// </summary>
     public async IAsyncEnumerable<RoomRequest> ReadAllAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         await foreach (var id in _ready.Reader.ReadAllAsync(ct))
-            if (_pending.TryRemove(id, out var request)) yield return request;
+        {
+            RoomRequest? request;
+            lock (_gate)
+            {
+                if (_processing.Contains(id) || !_pending.Remove(id, out request)) continue;
+                _processing.Add(id);
+            }
+            yield return request;
+        }
+    }
+
+    /// <summary>The room's reconcile ended: what arrived for it meanwhile is ready now.</summary>
+    public void Done(Guid sessionId)
+    {
+        lock (_gate)
+        {
+            _processing.Remove(sessionId);
+            if (_pending.ContainsKey(sessionId)) _ready.Writer.TryWrite(sessionId);
+        }
     }
 
     /// <summary>
