@@ -40,6 +40,9 @@ public sealed partial class DashboardAndAlertTests
     [TestCase("roomreconciler_webhooks_rejected_total")]
     [TestCase("roomreconciler_livekit_errors_total")]
     [TestCase("roomreconciler_clock_stream_subscribers")]
+    [TestCase("roomreconciler_livekit_budget_used_ratio")]
+    [TestCase("roomreconciler_livekit_throttled_total")]
+    [TestCase("roomreconciler_reconcile_verification_period_seconds")]
     public void TheDashboard_Shows(string metric) =>
         Assert.That(Dashboard["panels"]!.AsArray().SelectMany(p => p!["targets"]!.AsArray()).Select(t => (string)t!["expr"]!), Has.Some.Contains(metric));
 
@@ -48,6 +51,8 @@ public sealed partial class DashboardAndAlertTests
     [TestCase("roomreconciler_reconcile_tick_duration_seconds_bucket", "> 10")]
     [TestCase("roomreconciler_webhooks_rejected_total", "> 0")]
     [TestCase("roomreconciler_sessions_max_duration_total", "> 0")]
+    [TestCase("roomreconciler_livekit_throttled_total", "> 0")]
+    [TestCase("roomreconciler_reconcile_verification_period_seconds", "> 300")]
     public void AnAlert_Watches(string metric, string threshold)
     {
         var rule = Rules.SingleOrDefault(r => ((string)r!["expr"]!).Contains(metric));
