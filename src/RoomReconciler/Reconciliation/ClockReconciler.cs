@@ -100,8 +100,12 @@ public sealed class ClockReconciler(
         var decided = pending.OfType<PendingDecision>().ToList();
         var applied = await store.ApplyAsync(decided, ClockSource.Poll, ct);
         var rechecks = decided.Where(d => d.Decision.RecheckAt is not null).Select(d => (d.Reading.Session.Id, d.Decision.RecheckAt!.Value)).ToList();
-        // Every listed room is looked at within listed / (looks a tick) ticks, at the verification rate this tick had.
-        TimeSpan? period = verified > 0 ? settings.PollInterval * Math.Ceiling((double)listedCount / verified) : null;
+        // How long ago the room looked at longest ago was seen, of those this tick did not look at: every listed room has
+        // been looked at within it. 6 poll intervals with budget to spare, longer when the sweep gets less.
+        var looked = looks.Select(l => l.Index).ToHashSet();
+        var oldest = Enumerable.Range(0, sessions.Count).Where(i => pending[i] is { RoomSid: not null } && !looked.Contains(i))
+            .Select(i => sessions[i].Session.ObservedAt).Min();
+        TimeSpan? period = oldest is { } seen ? clock.Now - seen : null;
         return new PollResult(sessions.Count, looks.Count, verified, LiveKitFailed: false, applied, rechecks, clock, period);
     }
 

@@ -42,7 +42,7 @@ public sealed class ReconcilerMetrics(IMeterFactory meters)
 
     private readonly Gauge<double> _verificationPeriod = meters.Create(MeterName).CreateGauge<double>(
         "roomreconciler_reconcile_verification_period_seconds",
-        description: "How long, at the last tick's rate, until every listed room has been looked at (6 poll intervals, longer on a short LiveKit request budget).");
+        description: "How long ago the listed room looked at longest ago was seen: every room has been looked at within it (6 poll intervals, longer on a short LiveKit request budget).");
 
     public void VerificationPeriod(TimeSpan period) => _verificationPeriod.Record(period.TotalSeconds);
 
