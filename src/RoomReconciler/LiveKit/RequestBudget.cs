@@ -67,7 +67,16 @@ public sealed class RequestBudget(IOptions<LiveKitOptions> options, LiveKitMetri
         var waited = false;
         while (true)
         {
-            var (granted, wait) = await TakeAsync(1, Ceiling(priority), ct);
+            int granted;
+            TimeSpan wait;
+            try { (granted, wait) = await TakeAsync(1, Ceiling(priority), ct); }
+            catch (NpgsqlException e)
+            {
+                // One call, unbudgeted, rather than none: without PostgreSQL the reconciler loads nothing and so calls
+                // nothing, and what still calls (`check`, a reconcile whose session was loaded) is one call at a time.
+                log.LogWarning("LiveKit request budget unavailable, one {Priority} call made without it: {Reason}", priority, e.Message);
+                return;
+            }
             if (granted == 1) return;
             if (!waited) metrics.BudgetWait(priority);
             waited = true;
@@ -82,7 +91,14 @@ public sealed class RequestBudget(IOptions<LiveKitOptions> options, LiveKitMetri
     {
         if (wanted <= 0) return 0;
         if (Unlimited) return wanted;
-        var (granted, _) = await TakeAsync(wanted, Ceiling(priority), ct);
+        int granted;
+        try { (granted, _) = await TakeAsync(wanted, Ceiling(priority), ct); }
+        catch (NpgsqlException e)
+        {
+            // A batch is never made unbudgeted: its looks wait for a later tick.
+            log.LogWarning("LiveKit request budget unavailable, {Wanted} {Priority} looks wait for a later tick: {Reason}", wanted, priority, e.Message);
+            granted = 0;
+        }
         if (granted < wanted) metrics.BudgetDeferred(priority, wanted - granted);
         return granted;
     }
