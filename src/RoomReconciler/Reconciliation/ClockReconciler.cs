@@ -141,7 +141,7 @@ public sealed class ClockReconciler(
         var reading = sessions[0];
         var settings = options.CurrentValue;
         // A deadline whose grace is over already (they came back, or it paused) has nothing left to look at.
-        if (request.Priority == RequestPriority.GraceDeadline && (reading.Session.BelowSince is null || reading.Session.Clock.IsPaused))
+        if (request.DeadlineOnly && (reading.Session.BelowSince is null || reading.Session.Clock.IsPaused))
             return new RoomResult([], null, clock);
         var observed = request.NeedsLook
             ? await ObserveAsync(settings.Rooms().For(request.SessionId), request.Priority, ct)

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
-using RoomReconciler.LiveKit;
 
 namespace RoomReconciler.Reconciliation;
 
@@ -79,7 +78,7 @@ public sealed class RoomQueue(TimeProvider time) : IDisposable
             if (_rechecks.TryGetValue(sessionId, out var due) && due.At == at && _rechecks.TryRemove(KeyValuePair.Create(sessionId, due)))
             {
                 due.Timer.Dispose();
-                Enqueue(new RoomRequest(sessionId, source, RequestPriority.GraceDeadline));
+                Enqueue(RoomRequest.AtDeadline(sessionId, source));
             }
         }, null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         if (_rechecks.TryGetValue(sessionId, out var replaced)) replaced.Timer.Dispose();

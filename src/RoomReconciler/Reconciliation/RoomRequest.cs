@@ -17,9 +17,14 @@ namespace RoomReconciler.Reconciliation;
 /// LiveKit call (a grace that starts is checked with one at its deadline). Null when the room must be looked at.
 /// </param>
 /// <param name="Closed">room_finished: nobody is left, decided without a call</param>
+/// <param name="DeadlineOnly">only the deadline of a grace asked (no webhook merged in): nothing to look at once that grace is over</param>
 public sealed record RoomRequest(Guid SessionId, ClockSource Source, RequestPriority Priority = RequestPriority.Webhook,
-    DateTimeOffset? DropHint = null, ActiveHint? ActiveHint = null, ImmutableHashSet<string>? Departed = null, bool Closed = false)
+    DateTimeOffset? DropHint = null, ActiveHint? ActiveHint = null, ImmutableHashSet<string>? Departed = null, bool Closed = false,
+    bool DeadlineOnly = false)
 {
+    /// <summary>A recheck at the deadline of a grace, which spends the budget first.</summary>
+    public static RoomRequest AtDeadline(Guid sessionId, ClockSource source) => new(sessionId, source, RequestPriority.GraceDeadline, DeadlineOnly: true);
+
     /// <summary>Whether the room must be read from LiveKit, or what webhooks said is enough.</summary>
     public bool NeedsLook => Departed is null && !Closed;
 
@@ -36,7 +41,8 @@ public sealed record RoomRequest(Guid SessionId, ClockSource Source, RequestPrio
             Latest(DropHint, later.DropHint),
             later.ActiveHint ?? ActiveHint,
             look ? null : (Departed ?? NoOne).Union(later.Departed ?? NoOne),
-            !look && (Closed || later.Closed));
+            !look && (Closed || later.Closed),
+            DeadlineOnly && later.DeadlineOnly);
     }
 
     private static readonly ImmutableHashSet<string> NoOne = ImmutableHashSet.Create<string>(StringComparer.Ordinal);
