@@ -136,6 +136,14 @@ public sealed class ClockReconciler(
     /// </summary>
     public async Task<RoomResult> ReconcileAsync(RoomRequest request, CancellationToken ct)
     {
+        if (request is { HasDepartures: true, Look: true })
+        {
+            // What webhooks said left first, then the look: a return merged after a departure then finds the grace that
+            // ran between them, and pauses at its end and resumes at the return, as a poll would.
+            var departures = await ReconcileAsync(request with { Look = false, ActiveHint = null }, ct);
+            var look = await ReconcileAsync(request with { Departed = null, Closed = false, DropHint = null }, ct);
+            return look with { Applied = [.. departures.Applied, .. look.Applied] };
+        }
         var (sessions, clock) = await store.LoadAsync(request.SessionId, ct);
         if (sessions.Count == 0) return new RoomResult([], null, clock);
         var reading = sessions[0];
@@ -143,7 +151,7 @@ public sealed class ClockReconciler(
         // A deadline whose grace is over already (they came back, or it paused) has nothing left to look at.
         if (request.DeadlineOnly && (reading.Session.BelowSince is null || reading.Session.Clock.IsPaused))
             return new RoomResult([], null, clock);
-        var observed = request.NeedsLook
+        var observed = request.Look
             ? await ObserveAsync(settings.Rooms().For(request.SessionId), request.Priority, ct)
             : request.Closed ? RoomObservation.Absent
             : new RoomObservation(Remembered(reading.Session).Participants!.Where(p => !request.Departed!.Contains(p.Identity)).ToList());
@@ -152,7 +160,7 @@ public sealed class ClockReconciler(
         var decision = Decide(reading, observed, clock, DecisionRules.From(settings), null, request.DropHint)
             with { RoomSid = reading.RoomSid, RoomNumParticipants = reading.RoomNumParticipants };
         // Only LiveKit's own answer is a look (observed_at); a departure decided from a webhook is not.
-        if (observed.IsKnown && request.NeedsLook) decision = Observed(decision);
+        if (observed.IsKnown && request.Look) decision = Observed(decision);
         else if (decision.Decision.Actions.Count == 0 && decision.Decision.Presence is null) return new RoomResult([], decision.Decision.RecheckAt, clock);
         var applied = await store.ApplyAsync([decision], request.Source, ct);
         return new RoomResult(applied, decision.Decision.RecheckAt, clock);

@@ -13,37 +13,36 @@ namespace RoomReconciler.Reconciliation;
 /// <param name="DropHint">when the count probably fell (a participant_left webhook)</param>
 /// <param name="ActiveHint">when a participant became ACTIVE (a participant_joined webhook)</param>
 /// <param name="Departed">
-/// identities that webhooks said left, when that is all that happened: decided from the stored participants without a
-/// LiveKit call (a grace that starts is checked with one at its deadline). Null when the room must be looked at.
+/// identities that webhooks said left: decided from the stored participants without a LiveKit call (a grace that starts
+/// is checked with one at its deadline), and before any look merged into the same request
 /// </param>
 /// <param name="Closed">room_finished: nobody is left, decided without a call</param>
+/// <param name="Look">the room must be read from LiveKit (a join, a deadline)</param>
 /// <param name="DeadlineOnly">only the deadline of a grace asked (no webhook merged in): nothing to look at once that grace is over</param>
 public sealed record RoomRequest(Guid SessionId, ClockSource Source, RequestPriority Priority = RequestPriority.Webhook,
     DateTimeOffset? DropHint = null, ActiveHint? ActiveHint = null, ImmutableHashSet<string>? Departed = null, bool Closed = false,
-    bool DeadlineOnly = false)
+    bool DeadlineOnly = false, bool Look = true)
 {
     /// <summary>A recheck at the deadline of a grace, which spends the budget first.</summary>
     public static RoomRequest AtDeadline(Guid sessionId, ClockSource source) => new(sessionId, source, RequestPriority.GraceDeadline, DeadlineOnly: true);
 
-    /// <summary>Whether the room must be read from LiveKit, or what webhooks said is enough.</summary>
-    public bool NeedsLook => Departed is null && !Closed;
+    /// <summary>What webhooks said left, to be decided before any look.</summary>
+    public bool HasDepartures => Departed is not null || Closed;
 
     /// <summary>
-    /// Two requests for one room as one: the latest hints, the more valuable priority, and a look if either needs one
-    /// (a look sees every departure too). A webhook's source wins over a recheck's.
+    /// Two requests for one room as one: the latest hints, the more valuable priority, every departure, and a look if
+    /// either needs one. Departures are decided before the look, so a return merged after a departure still sees the
+    /// grace that ran between them. A webhook's source wins over a recheck's.
     /// </summary>
-    public RoomRequest Merge(RoomRequest later)
-    {
-        var look = NeedsLook || later.NeedsLook;
-        return new RoomRequest(SessionId,
-            Source == ClockSource.Webhook || later.Source == ClockSource.Webhook ? ClockSource.Webhook : later.Source,
-            Priority < later.Priority ? Priority : later.Priority,
-            Latest(DropHint, later.DropHint),
-            later.ActiveHint ?? ActiveHint,
-            look ? null : (Departed ?? NoOne).Union(later.Departed ?? NoOne),
-            !look && (Closed || later.Closed),
-            DeadlineOnly && later.DeadlineOnly);
-    }
+    public RoomRequest Merge(RoomRequest later) => new(SessionId,
+        Source == ClockSource.Webhook || later.Source == ClockSource.Webhook ? ClockSource.Webhook : later.Source,
+        Priority < later.Priority ? Priority : later.Priority,
+        Latest(DropHint, later.DropHint),
+        later.ActiveHint ?? ActiveHint,
+        Departed is null && later.Departed is null ? null : (Departed ?? NoOne).Union(later.Departed ?? NoOne),
+        Closed || later.Closed,
+        DeadlineOnly && later.DeadlineOnly,
+        Look || later.Look);
 
     private static readonly ImmutableHashSet<string> NoOne = ImmutableHashSet.Create<string>(StringComparer.Ordinal);
 

@@ -30,7 +30,8 @@ public sealed class WebhookReconcileHandler(RoomQueue queue, IOptionsMonitor<Rec
                 : null;
             // A departure without an identity says too little to decide on: look.
             var departed = left && identity is not null ? ImmutableHashSet.Create(StringComparer.Ordinal, identity) : null;
-            queue.Enqueue(new RoomRequest(sessionId, ClockSource.Webhook, RequestPriority.Webhook, dropHint, activeHint, departed, closed));
+            queue.Enqueue(new RoomRequest(sessionId, ClockSource.Webhook, RequestPriority.Webhook, dropHint, activeHint, departed, closed,
+                Look: departed is null && !closed));
         }
         return ValueTask.CompletedTask;
     }

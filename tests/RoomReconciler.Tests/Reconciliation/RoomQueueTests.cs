@@ -13,7 +13,7 @@ public sealed class RoomQueueTests
     private static readonly DateTimeOffset T = new(2026, 12, 2, 6, 0, 0, TimeSpan.Zero);
 
     private static RoomRequest Left(string identity, DateTimeOffset at) =>
-        new(Session, ClockSource.Webhook, RequestPriority.Webhook, at, Departed: ImmutableHashSet.Create(StringComparer.Ordinal, identity));
+        new(Session, ClockSource.Webhook, RequestPriority.Webhook, at, Departed: ImmutableHashSet.Create(StringComparer.Ordinal, identity), Look: false);
 
     private static RoomRequest Joined(string identity, DateTimeOffset at) =>
         new(Session, ClockSource.Webhook, RequestPriority.Webhook, ActiveHint: new ActiveHint(identity, at));
@@ -22,22 +22,24 @@ public sealed class RoomQueueTests
     public void TwoDepartures_MergeIntoOneDecidedWithoutALook()
     {
         var merged = Left("customer", T).Merge(Left("mechanic", T.AddSeconds(1)));
-        Assert.That((merged.NeedsLook, merged.Departed!.Order().ToArray(), merged.DropHint), Is.EqualTo((false, new[] { "customer", "mechanic" }, (DateTimeOffset?)T.AddSeconds(1))));
+        Assert.That((merged.Look, merged.Departed!.Order().ToArray(), merged.DropHint), Is.EqualTo((false, new[] { "customer", "mechanic" }, (DateTimeOffset?)T.AddSeconds(1))));
     }
 
     [Test]
-    public void ADepartureAndAJoin_MergeIntoALook()
+    public void ADepartureAndAJoin_MergeIntoTheDepartureThenALook()
     {
         var merged = Left("customer", T).Merge(Joined("customer", T.AddSeconds(2)));
-        Assert.That((merged.NeedsLook, merged.Departed, merged.ActiveHint?.Identity, merged.DropHint), Is.EqualTo((true, (ImmutableHashSet<string>?)null, "customer", (DateTimeOffset?)T)));
+        Assert.That((merged.Look, merged.HasDepartures, merged.Departed!.Single(), merged.ActiveHint?.Identity, merged.DropHint),
+            Is.EqualTo((true, true, "customer", "customer", (DateTimeOffset?)T)), "the departure is kept, to be decided before the look");
     }
 
     [Test]
     public void ADeadlineAndAWebhook_KeepTheDeadlinesPriority_AndAreNoLongerADeadlineOnly()
     {
         var merged = RoomRequest.AtDeadline(Session, ClockSource.Poll).Merge(Joined("customer", T));
-        Assert.That((merged.Priority, merged.DeadlineOnly, merged.Source, merged.NeedsLook),
+        Assert.That((merged.Priority, merged.DeadlineOnly, merged.Source, merged.Look),
             Is.EqualTo((RequestPriority.GraceDeadline, false, ClockSource.Webhook, true)));
+        Assert.That(merged.HasDepartures, Is.False);
     }
 
     [Test]
