@@ -4,6 +4,54 @@
 -- every other one in roomreconciler. Privileges and each function's pinned search_path are set by the privilege
 -- blocks of V006 (and of the script that last made the function), not shown here.
 
+-- livekit_budget_hold: V008__livekit_request_budget.sql
+-- LiveKit answered 429: nobody calls for p_for (its Retry-After). A grant of the whole budget, dated so that it
+-- expires exactly then, holds every replica off without a table of its own.
+CREATE FUNCTION livekit_budget_hold(p_for interval, p_budget integer, p_window interval)
+    RETURNS void
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_for IS NULL OR p_for <= interval '0' OR p_for > p_window OR p_budget IS NULL OR p_budget < 1 THEN
+        RAISE EXCEPTION 'livekit_budget_hold: the hold must be positive and at most the window, the budget positive (got %, %, %)',
+            p_for, p_budget, p_window USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    LOCK TABLE livekit_requests IN SHARE ROW EXCLUSIVE MODE;
+    INSERT INTO livekit_requests (spent_at, calls) VALUES (clock_timestamp() + p_for - p_window, p_budget);
+END;
+$$;
+
+-- livekit_budget_take: V008__livekit_request_budget.sql
+-- Grants up to p_wanted calls, as many as keep the calls granted within the last p_window at or under p_ceiling (the
+-- budget, or the share of it that the caller's priority may reach). The table lock serialises grants from every
+-- replica (a few microseconds each); database time is the only time. wait_ms says how long until the oldest grant
+-- in the window expires when fewer than p_wanted were granted, so the caller can sleep instead of asking again.
+CREATE FUNCTION livekit_budget_take(p_wanted integer, p_ceiling integer, p_window interval)
+    RETURNS TABLE (granted integer, spent integer, wait_ms double precision)
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_now     timestamptz;
+    v_spent   integer;
+    v_granted integer;
+    v_oldest  timestamptz;
+BEGIN
+    IF p_wanted IS NULL OR p_wanted < 1 OR p_ceiling IS NULL OR p_ceiling < 0 OR p_window IS NULL OR p_window <= interval '0' THEN
+        RAISE EXCEPTION 'livekit_budget_take: wanted must be positive, ceiling not negative, window positive (got %, %, %)',
+            p_wanted, p_ceiling, p_window USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    LOCK TABLE livekit_requests IN SHARE ROW EXCLUSIVE MODE;
+    v_now := clock_timestamp();
+    DELETE FROM livekit_requests WHERE spent_at <= v_now - p_window;
+    SELECT coalesce(sum(r.calls), 0), min(r.spent_at) INTO v_spent, v_oldest FROM livekit_requests r;
+    v_granted := greatest(0, least(p_wanted, p_ceiling - v_spent));
+    IF v_granted > 0 THEN
+        INSERT INTO livekit_requests (spent_at, calls) VALUES (v_now, v_granted);
+    END IF;
+    RETURN QUERY SELECT v_granted, v_spent + v_granted,
+        CASE WHEN v_granted < p_wanted AND v_oldest IS NOT NULL
+             THEN greatest(0, extract(epoch FROM (v_oldest + p_window - v_now)) * 1000) ELSE 0 END::double precision;
+END;
+$$;
+
 -- session_clock_end: V003__clock_functions.sql
 CREATE FUNCTION session_clock_end(p_session_id uuid, p_reason text, p_at timestamptz DEFAULT NULL) RETURNS jsonb
     LANGUAGE sql

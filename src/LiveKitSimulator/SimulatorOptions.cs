@@ -48,6 +48,11 @@ public sealed class SimulatorOptions
 
     public int WebhookQueueLimit { get; set; } = 200;
 
+    /// <summary>RoomService calls answered per <see cref="RateLimitWindow"/> before the rest get 429 resource_exhausted, as LiveKit Cloud limits a project; 0: no limit.</summary>
+    public int RateLimit { get; set; }
+
+    public TimeSpan RateLimitWindow { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Listen address of the in-process server.</summary>
     public string Url { get; set; } = "http://127.0.0.1:0";
 }

@@ -25,7 +25,8 @@ public sealed class SimulatorServer : IAsyncDisposable
         Webhooks = new WebhookSender(options, time);
         Rooms = new RoomStore(options, time, Webhooks);
         var auth = new ApiAuth(key => key == options.ApiKey ? options.ApiSecret : null, time);
-        var roomService = new TwirpRoomService(Rooms, Faults, Calls, auth, options,
+        RateLimit = new RateLimit(options, time);
+        var roomService = new TwirpRoomService(Rooms, Faults, Calls, RateLimit, auth, options,
             app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
         // Every answer carries the simulated server's own time, as Go's net/http does, so that a client can measure the offset.
         app.Use(next => context =>
@@ -45,6 +46,9 @@ public sealed class SimulatorServer : IAsyncDisposable
     public TimeProvider Time { get; }
     public RoomStore Rooms { get; }
     public FaultInjector Faults { get; } = new();
+
+    /// <summary>LiveKit Cloud's rate limit (<see cref="SimulatorOptions.RateLimit"/>), and every call's arrival time.</summary>
+    public RateLimit RateLimit { get; }
     public WebhookSender Webhooks { get; }
 
     /// <summary>RoomService calls received per method (e.g. Calls["ListRooms"]), faulted and rejected ones included.</summary>

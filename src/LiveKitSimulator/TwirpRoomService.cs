@@ -9,7 +9,7 @@ namespace LiveKitSimulator;
 /// body decoding, then the grant check and the call itself.
 /// </summary>
 internal sealed class TwirpRoomService(
-    RoomStore rooms, FaultInjector faults, CallCounter calls, ApiAuth auth, SimulatorOptions options, CancellationToken stopping)
+    RoomStore rooms, FaultInjector faults, CallCounter calls, RateLimit rateLimit, ApiAuth auth, SimulatorOptions options, CancellationToken stopping)
 {
     public const string Prefix = "/twirp/livekit.RoomService/";
 
@@ -48,6 +48,11 @@ internal sealed class TwirpRoomService(
         var path = request.Path.Value ?? "";
         var method = path.StartsWith(Prefix, StringComparison.Ordinal) ? path[Prefix.Length..] : path;
         calls.Count(method);
+        if (!rateLimit.Admit())
+        {
+            await Error(context, "resource_exhausted", "rate limit exceeded");
+            return;
+        }
 
         if (faults.Take(method) is { } fault && await FaultAsync(context, fault)) return;
 

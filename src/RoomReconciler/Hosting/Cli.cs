@@ -28,6 +28,8 @@ public static class Cli
           LiveKit:Url                  the LiveKit server, http(s):// or ws(s):// (required)
           LiveKit:ApiKey               LiveKit API key (required)
           LiveKit:ApiSecret            LiveKit API secret (required)
+          LiveKit:RequestsPerMinute    RoomService calls all replicas together may make a minute (default 600; 0: no limit)
+          LiveKit:RequestWindow        the window that budget is counted over (default 00:01:00, LiveKit Cloud's)
           Reconciler:PollInterval      how often every room is reconciled (default 00:00:10)
           Reconciler:GracePeriod       how long participants may be missing before the clock pauses (default 00:00:30)
           Reconciler:MinParticipants   counted participants needed for the clock to run (default 2)

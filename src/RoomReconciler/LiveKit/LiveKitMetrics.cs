@@ -25,6 +25,31 @@ public sealed class LiveKitMetrics(IMeterFactory meters)
         if (outcome is not ("ok" or "cancelled")) _errors.Add(1, new("method", method), new("reason", outcome));
     }
 
+    private readonly Counter<long> _throttled = meters.Create(MeterName).CreateCounter<long>(
+        "roomreconciler_livekit_throttled_total", unit: null, description: "LiveKit API calls answered 429 resource_exhausted: not retried, not counted by the circuit breaker.",
+        tags: MetricsExport.Labels("method"));
+
+    public void Throttled(string method) => _throttled.Add(1, new KeyValuePair<string, object?>("method", method));
+
+    private readonly Counter<long> _budgetWaits = meters.Create(MeterName).CreateCounter<long>(
+        "roomreconciler_livekit_budget_waits_total", unit: null, description: "LiveKit calls that waited for room in the request budget.",
+        tags: MetricsExport.Labels("priority"));
+
+    public void BudgetWait(RequestPriority priority) => _budgetWaits.Add(1, new KeyValuePair<string, object?>("priority", Name(priority)));
+
+    private readonly Counter<long> _budgetDeferred = meters.Create(MeterName).CreateCounter<long>(
+        "roomreconciler_livekit_budget_deferred_total", unit: null, description: "Room looks left for a later tick because the request budget was spent.",
+        tags: MetricsExport.Labels("priority"));
+
+    public void BudgetDeferred(RequestPriority priority, int rooms) => _budgetDeferred.Add(rooms, new KeyValuePair<string, object?>("priority", Name(priority)));
+
+    private readonly Gauge<double> _budgetUsed = meters.Create(MeterName).CreateGauge<double>(
+        "roomreconciler_livekit_budget_used_ratio", description: "LiveKit calls granted in the current request window (all replicas), as a share of LiveKit:RequestsPerMinute.");
+
+    public void BudgetSpent(int spent, int limit) => _budgetUsed.Record(limit > 0 ? (double)spent / limit : 0);
+
+    private static string Name(RequestPriority priority) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(priority.ToString());
+
     private readonly Counter<long> _webhooksAccepted = meters.Create(MeterName).CreateCounter<long>(
         "roomreconciler_webhooks_accepted_total", unit: null, description: "LiveKit webhooks accepted.", tags: MetricsExport.Labels("event"));
 

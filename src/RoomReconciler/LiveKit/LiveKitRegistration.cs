@@ -25,19 +25,21 @@ public static class LiveKitRegistration
         services.TryAddSingleton(TimeProvider.System);
 
         services.TryAddSingleton<ServerTokens>();
+        services.TryAddSingleton(Budget);
+        services.TryAddSingleton<RequestBudget>();
         services.AddMetrics().TryAddSingleton<LiveKitMetrics>();
         services.AddHttpClient<RoomServiceClient>((provider, http) =>
             {
                 http.BaseAddress = provider.GetRequiredService<IOptions<LiveKitOptions>>().Value.HttpBaseUri;
                 // The hard cap of a call: unlike the resilience handler's timeouts it also covers reading the body.
-                http.Timeout = Budget(provider).Total;
+                http.Timeout = provider.GetRequiredService<RoomServiceBudget>().Total;
                 http.MaxResponseContentBufferSize = MaxResponseBytes;
                 http.DefaultRequestHeaders.UserAgent.ParseAdd("RoomReconciler");
             })
             // HttpClient's per-request Information lines would repeat every poll; the metrics count calls instead.
             .RemoveAllLoggers()
             .AddStandardResilienceHandler()
-            .Configure((resilience, provider) => Budget(provider).ApplyTo(resilience));
+            .Configure((resilience, provider) => provider.GetRequiredService<RoomServiceBudget>().ApplyTo(resilience));
         // Polly logs every retried attempt as a warning with a stack trace; the caller already logs the one
         // LiveKitException a failed call ends in, so this client's attempts and retries are only Debug.
         services.Configure<TelemetryOptions>(telemetry =>

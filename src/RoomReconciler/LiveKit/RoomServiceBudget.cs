@@ -51,7 +51,25 @@ public sealed record RoomServiceBudget(
         options.CircuitBreaker.BreakDuration = BreakDuration;
         options.CircuitBreaker.FailureRatio = 0.5;
         options.CircuitBreaker.MinimumThroughput = 10;
+        // An answer is not an outage: retrying a 429 at once is the retry storm LiveKit is asking us to stop, and a closed
+        // room's psrpc `unavailable` is the room's state. Neither is retried, neither counts toward opening the breaker.
+        options.Retry.ShouldHandle = args => ValueTask.FromResult(IsOutage(args.Outcome));
+        options.CircuitBreaker.ShouldHandle = args => ValueTask.FromResult(IsOutage(args.Outcome));
     }
+
+    /// <summary>A transient failure (5xx, 408, a timeout, no connection) that is not one of LiveKit's answers.</summary>
+    public static bool IsOutage(Polly.Outcome<HttpResponseMessage> outcome) =>
+        HttpClientResiliencePredicates.IsTransient(outcome) && !(outcome.Result is { } response && IsAnswer(response));
+
+    /// <summary>
+    /// 429 (LiveKit's rate limit, Twirp resource_exhausted), or ListParticipants' Twirp JSON 503 `unavailable`, which
+    /// psrpc sends for a room no node hosts (docs/livekit.md §1): the client tells a closed room from an outage itself.
+    /// </summary>
+    public static bool IsAnswer(HttpResponseMessage response) =>
+        (int)response.StatusCode == 429
+        || (int)response.StatusCode == 503
+           && response.Content.Headers.ContentType?.MediaType == "application/json"
+           && response.RequestMessage?.RequestUri?.AbsolutePath.EndsWith("/ListParticipants", StringComparison.Ordinal) == true;
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;

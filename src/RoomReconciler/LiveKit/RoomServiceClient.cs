@@ -12,7 +12,7 @@ namespace RoomReconciler.LiveKit;
 /// <see cref="LiveKitRegistration.AddLiveKit"/>. Every failure is a <see cref="LiveKitException"/>, except
 /// OperationCanceledException when the caller's own token is cancelled.
 /// </summary>
-public sealed class RoomServiceClient(HttpClient http, ServerTokens tokens, LiveKitMetrics metrics)
+public sealed class RoomServiceClient(HttpClient http, ServerTokens tokens, LiveKitMetrics metrics, RequestBudget budget, RoomServiceBudget timeBudget)
 {
     /// <summary>Relative to LiveKit:Url, so that a URL with a path prefix works behind a proxy.</summary>
     public const string ServicePath = "twirp/livekit.RoomService/";
@@ -23,10 +23,11 @@ public sealed class RoomServiceClient(HttpClient http, ServerTokens tokens, Live
     private static readonly MediaTypeHeaderValue Json = new("application/json");
 
     /// <summary>The rooms named, or every room when <paramref name="names"/> is null or empty. Unknown names are simply absent.</summary>
-    public async Task<IReadOnlyList<Room>> ListRooms(IReadOnlyCollection<string>? names, CancellationToken ct)
+    /// <param name="priority">what the call is for, which decides how it spends the request budget (<see cref="RequestBudget"/>)</param>
+    public async Task<IReadOnlyList<Room>> ListRooms(IReadOnlyCollection<string>? names, CancellationToken ct, RequestPriority priority = RequestPriority.Listing)
     {
         var request = new ListRoomsRequest(names is { Count: > 0 } ? names : null);
-        var response = await Call<ListRoomsRequest, ListRoomsResponse>("ListRooms", request, tokens.ForRoomList(), ct);
+        var response = await Call<ListRoomsRequest, ListRoomsResponse>("ListRooms", request, tokens.ForRoomList(), priority, ct);
         return response.Rooms ?? [];
     }
 
@@ -34,20 +35,22 @@ public sealed class RoomServiceClient(HttpClient http, ServerTokens tokens, Live
     /// Everyone in the room, hidden participants, agents, egress and JOINING ones included: filter on Kind, State and
     /// IsHidden yourself. An unknown room is an empty list, whether the server answers [] or 404 not_found (§1).
     /// With psrpc (api.enable_psrpc_for_get_list_participants) a room no node hosts answers 503 unavailable; ListRooms
-    /// with its name then tells a closed room (empty) from a LiveKit that cannot answer (the exception stands).
+    /// with its name then tells a closed room (empty) from a LiveKit that cannot answer (the exception stands); that
+    /// answer is neither retried nor counted by the circuit breaker (<see cref="RoomServiceBudget.IsAnswer"/>).
     /// </summary>
-    public async Task<IReadOnlyList<ParticipantInfo>> ListParticipants(string room, CancellationToken ct)
+    public async Task<IReadOnlyList<ParticipantInfo>> ListParticipants(string room, CancellationToken ct, RequestPriority priority = RequestPriority.Listing)
     {
         try
         {
             var response = await Call<ListParticipantsRequest, ListParticipantsResponse>(
-                "ListParticipants", new ListParticipantsRequest(room), tokens.ForRoomAdmin(room), ct);
+                "ListParticipants", new ListParticipantsRequest(room), tokens.ForRoomAdmin(room), priority, ct);
             return response.Participants ?? [];
         }
         catch (LiveKitException e) when (e.Kind == LiveKitErrorKind.NotFound) { return []; }
         catch (LiveKitException e) when (e.Kind == LiveKitErrorKind.Unavailable)
         {
-            if ((await ListRooms([room], ct)).Count == 0) return [];
+            // The confirmation spends from the budget at the priority of the look it completes.
+            if ((await ListRooms([room], ct, priority == RequestPriority.Prepaid ? RequestPriority.Verification : priority)).Count == 0) return [];
             throw;
         }
     }
@@ -58,14 +61,15 @@ public sealed class RoomServiceClient(HttpClient http, ServerTokens tokens, Live
         try
         {
             return await Call<RoomParticipantIdentity, ParticipantInfo>(
-                "GetParticipant", new RoomParticipantIdentity(room, identity), tokens.ForRoomAdmin(room), ct);
+                "GetParticipant", new RoomParticipantIdentity(room, identity), tokens.ForRoomAdmin(room), RequestPriority.Webhook, ct);
         }
         catch (LiveKitException e) when (e.Kind == LiveKitErrorKind.NotFound) { return null; }
     }
 
-    private async Task<TResponse> Call<TRequest, TResponse>(string method, TRequest request, string token, CancellationToken ct)
+    private async Task<TResponse> Call<TRequest, TResponse>(string method, TRequest request, string token, RequestPriority priority, CancellationToken ct)
         where TResponse : class
     {
+        await budget.WaitAsync(priority, ct);
         using var message = new HttpRequestMessage(HttpMethod.Post, ServicePath + method)
         {
             Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(request, LiveKitJson.Options))
@@ -79,6 +83,16 @@ public sealed class RoomServiceClient(HttpClient http, ServerTokens tokens, Live
         {
             using var response = await http.SendAsync(message, HttpCompletionOption.ResponseContentRead, ct);
             var body = await response.Content.ReadAsByteArrayAsync(ct);
+            if ((int)response.StatusCode == 429)
+            {
+                // Throttled: an answer, not an outage. Slow the whole budget down; the caller's next look is the retry.
+                // Whatever the body says (a proxy's 429 maps to unavailable in Twirp's own clients), it is resource_exhausted,
+                // so that ListParticipants does not take it for a closed room and spend another call confirming it.
+                metrics.Throttled(method);
+                await budget.ThrottledAsync(response.Headers.RetryAfter?.Delta, ct);
+                throw new LiveKitException(LiveKitErrorKind.ResourceExhausted,
+                    $"LiveKit {method}: throttled (HTTP 429): {Excerpt(body)}", 429, "resource_exhausted");
+            }
             if (!response.IsSuccessStatusCode) throw ErrorFrom(method, (int)response.StatusCode, body);
             return Parse<TResponse>(method, body);
         }
@@ -97,7 +111,7 @@ public sealed class RoomServiceClient(HttpClient http, ServerTokens tokens, Live
             // Polly's attempt or total timeout, or HttpClient.Timeout (the hard cap that also covers the body read).
             outcome = nameof(LiveKitErrorKind.Timeout);
             throw new LiveKitException(LiveKitErrorKind.Timeout,
-                $"LiveKit {method}: no answer within the time budget ({http.Timeout.TotalSeconds:0.###} s in all)", inner: e);
+                $"LiveKit {method}: no answer within the time budget ({timeBudget.Attempt.TotalSeconds:0.###} s an attempt, {timeBudget.Total.TotalSeconds:0.###} s in all)", inner: e);
         }
         catch (Exception e) when (e is HttpRequestException or ExecutionRejectedException)
         {

@@ -51,51 +51,76 @@ public sealed class ClockReconciler(
         if (await store.AdoptLiveAsync(listed, sessions, settings, ct) > 0) (sessions, clock) = await store.LoadAsync(ct);
         var rooms = listed.GroupBy(r => r.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var names = settings.Rooms();
-        var verify = ToVerify(sessions, rooms, names);
-        var lookups = 0;
+
+        // Sort every session into what it needs, without I/O; then spend the request budget by value: a due grace,
+        // the rooms whose listing changed, and the verification sweep, oldest observed first, with what is left.
         var pending = new PendingDecision?[sessions.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, sessions.Count),
-            new ParallelOptions { MaxDegreeOfParallelism = ParallelLookups, CancellationToken = ct },
-            async (i, token) =>
+        var looks = new List<(int Index, RequestPriority Priority)>();
+        var changed = new List<int>();
+        var listedCount = 0;
+        for (var i = 0; i < sessions.Count; i++)
+        {
+            var reading = sessions[i];
+            rooms.TryGetValue(names.For(reading.Session.Id), out var room);
+            if (room is null)
             {
-                var reading = sessions[i];
+                // Nothing to start, nothing to stop; or a room LiveKit does not list, which is empty.
+                if (reading.Session.StartedAt is not null) pending[i] = Decide(reading, RoomObservation.Absent, clock, rules, null, null);
+                continue;
+            }
+            listedCount++;
+            if (room.Sid != reading.RoomSid || room.NumParticipants != reading.RoomNumParticipants) { changed.Add(i); continue; }
+            // The listing says nothing moved: decide on what was stored. Only a due action needs LiveKit's exact word.
+            var cached = Decide(reading, Remembered(reading.Session), clock, rules, room, null);
+            if (cached.Decision.Actions.Count > 0) looks.Add((i, RequestPriority.GraceDeadline));
+            else pending[i] = cached;
+        }
+        var changedLooks = await liveKit.AffordAsync(RequestPriority.Listing, changed.Count, ct);
+        looks.AddRange(changed.OrderBy(i => sessions[i].Session.ObservedAt ?? DateTimeOffset.MinValue).Take(changedLooks).Select(i => (i, RequestPriority.Prepaid)));
+        if (changedLooks < changed.Count)
+            log.LogInformation("LiveKit request budget: looked at {Looked} of {Changed} rooms whose listing changed; the rest wait for the next ticks",
+                changedLooks, changed.Count);
+        var verify = ToVerify(sessions, pending, listedCount);
+        var verified = await liveKit.AffordAsync(RequestPriority.Verification, verify.Count, ct);
+        foreach (var i in verify.Take(verified))
+        {
+            looks.Add((i, RequestPriority.Prepaid));
+            pending[i] = null;
+        }
+
+        await Parallel.ForEachAsync(looks, new ParallelOptions { MaxDegreeOfParallelism = ParallelLookups, CancellationToken = ct },
+            async (look, token) =>
+            {
+                var reading = sessions[look.Index];
                 var roomName = names.For(reading.Session.Id);
-                rooms.TryGetValue(roomName, out var room);
-                if (room is null && reading.Session.StartedAt is null) return; // nothing to start, nothing to stop
-                if (room is null)
-                {
-                    pending[i] = Decide(reading, RoomObservation.Absent, clock, rules, null, null);
-                    return;
-                }
-                var unchanged = room.Sid == reading.RoomSid && room.NumParticipants == reading.RoomNumParticipants;
-                if (unchanged && !verify.Contains(reading.Session.Id))
-                {
-                    // The listing says nothing moved: decide on what was stored. Only a due action needs LiveKit's exact word.
-                    var cached = Decide(reading, Remembered(reading.Session), clock, rules, room, null);
-                    if (cached.Decision.Actions.Count == 0) { pending[i] = cached; return; }
-                }
-                Interlocked.Increment(ref lookups);
-                var observed = await ObserveAsync(roomName, token);
-                if (observed.IsKnown) pending[i] = Observed(Decide(reading, observed, clock, rules, room, null));
+                var observed = await ObserveAsync(roomName, look.Priority, token);
+                if (observed.IsKnown) pending[look.Index] = Observed(Decide(reading, observed, clock, rules, rooms[roomName], null));
             });
 
         var decided = pending.OfType<PendingDecision>().ToList();
         var applied = await store.ApplyAsync(decided, ClockSource.Poll, ct);
         var rechecks = decided.Where(d => d.Decision.RecheckAt is not null).Select(d => (d.Reading.Session.Id, d.Decision.RecheckAt!.Value)).ToList();
-        return new PollResult(sessions.Count, lookups, verify.Count, LiveKitFailed: false, applied, rechecks, clock);
+        // How long ago the room looked at longest ago was seen, of those this tick did not look at: every listed room has
+        // been looked at within it. 6 poll intervals with budget to spare, longer when the sweep gets less.
+        var looked = looks.Select(l => l.Index).ToHashSet();
+        var oldest = Enumerable.Range(0, sessions.Count).Where(i => pending[i] is { RoomSid: not null } && !looked.Contains(i))
+            .Select(i => sessions[i].Session.ObservedAt).Min();
+        TimeSpan? period = oldest is { } seen ? clock.Now - seen : null;
+        return new PollResult(sessions.Count, looks.Count, verified, LiveKitFailed: false, applied, rechecks, clock, period);
     }
 
     /// <summary>
-    /// The rooms to look at this tick although their listing did not change: the ⌈n / 6⌉ looked at longest ago, of the
-    /// n sessions whose room is listed. A look stores observed_at, so the choice comes from the database, the same on
-    /// whichever replica runs the tick, and every such room is looked at within <see cref="VerifyEveryTicks"/> ticks.
+    /// The rooms to look at this tick although their listing did not change, in the order to look at them: the ⌈n / 6⌉
+    /// looked at longest ago, of the n sessions whose room is listed (fewer when the request budget is short). A look
+    /// stores observed_at, so the choice comes from the database, the same on whichever replica runs the tick, and with
+    /// enough budget every such room is looked at within <see cref="VerifyEveryTicks"/> ticks.
     /// </summary>
-    private static HashSet<Guid> ToVerify(IReadOnlyList<SessionReading> sessions, Dictionary<string, ListedRoom> rooms, RoomNames names)
+    private static List<int> ToVerify(IReadOnlyList<SessionReading> sessions, PendingDecision?[] cached, int listed)
     {
-        var listed = sessions.Where(r => rooms.ContainsKey(names.For(r.Session.Id))).ToList();
-        var quota = (listed.Count + VerifyEveryTicks - 1) / VerifyEveryTicks;
-        return listed.OrderBy(r => r.Session.ObservedAt ?? DateTimeOffset.MinValue).ThenBy(r => r.Session.Id)
-            .Take(quota).Select(r => r.Session.Id).ToHashSet();
+        var quota = (listed + VerifyEveryTicks - 1) / VerifyEveryTicks;
+        return Enumerable.Range(0, sessions.Count).Where(i => cached[i] is { RoomSid: not null })
+            .OrderBy(i => sessions[i].Session.ObservedAt ?? DateTimeOffset.MinValue).ThenBy(i => sessions[i].Session.Id)
+            .Take(quota).ToList();
     }
 
     /// <summary>A decision made on LiveKit's exact word: its presence is stored even when unchanged, to record when it was looked at.</summary>
@@ -111,17 +136,32 @@ public sealed class ClockReconciler(
     /// </summary>
     public async Task<RoomResult> ReconcileAsync(RoomRequest request, CancellationToken ct)
     {
+        if (request is { HasDepartures: true, Look: true })
+        {
+            // What webhooks said left first, then the look: a return merged after a departure then finds the grace that
+            // ran between them, and pauses at its end and resumes at the return, as a poll would.
+            var departures = await ReconcileAsync(request with { Look = false, ActiveHint = null }, ct);
+            var look = await ReconcileAsync(request with { Departed = null, Closed = false, DropHint = null }, ct);
+            return look with { Applied = [.. departures.Applied, .. look.Applied] };
+        }
         var (sessions, clock) = await store.LoadAsync(request.SessionId, ct);
         if (sessions.Count == 0) return new RoomResult([], null, clock);
         var reading = sessions[0];
         var settings = options.CurrentValue;
-        var observed = await ObserveAsync(settings.Rooms().For(request.SessionId), ct);
+        // A deadline whose grace is over already (they came back, or it paused) has nothing left to look at.
+        if (request.DeadlineOnly && (reading.Session.BelowSince is null || reading.Session.Clock.IsPaused))
+            return new RoomResult([], null, clock);
+        var observed = request.Look
+            ? await ObserveAsync(settings.Rooms().For(request.SessionId), request.Priority, ct)
+            : request.Closed ? RoomObservation.Absent
+            : new RoomObservation(Remembered(reading.Session).Participants!.Where(p => !request.Departed!.Contains(p.Identity)).ToList());
         if (request.ActiveHint is { } hint && observed.IsKnown) observed = new RoomObservation(observed.Participants!.Select(hint.ApplyTo).ToList());
         // The listing fields stay as stored: only a poll's ListRooms may say the room changed.
         var decision = Decide(reading, observed, clock, DecisionRules.From(settings), null, request.DropHint)
             with { RoomSid = reading.RoomSid, RoomNumParticipants = reading.RoomNumParticipants };
-        if (observed.IsKnown) decision = Observed(decision);
-        else if (decision.Decision.Actions.Count == 0) return new RoomResult([], decision.Decision.RecheckAt, clock);
+        // Only LiveKit's own answer is a look (observed_at); a departure decided from a webhook is not.
+        if (observed.IsKnown && request.Look) decision = Observed(decision);
+        else if (decision.Decision.Actions.Count == 0 && decision.Decision.Presence is null) return new RoomResult([], decision.Decision.RecheckAt, clock);
         var applied = await store.ApplyAsync([decision], request.Source, ct);
         return new RoomResult(applied, decision.Decision.RecheckAt, clock);
     }
@@ -143,9 +183,9 @@ public sealed class ClockReconciler(
     private static RoomObservation Remembered(StoredSession session) =>
         new(session.Participants.Select(p => new ObservedParticipant(p, ParticipantCategory.Standard, Hidden: false, Active: true, JoinedAt: null)).ToList());
 
-    private async Task<RoomObservation> ObserveAsync(string room, CancellationToken ct)
+    private async Task<RoomObservation> ObserveAsync(string room, RequestPriority priority, CancellationToken ct)
     {
-        try { return new RoomObservation(await liveKit.ListParticipantsAsync(room, ct)); }
+        try { return new RoomObservation(await liveKit.ListParticipantsAsync(room, priority, ct)); }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
             log.LogWarning("LiveKit ListParticipants failed for room {Room}, its clock stays as it is: {Reason}", room, e.Message);

@@ -3,13 +3,15 @@ using RoomReconciler.LiveKit;
 namespace RoomReconciler.Reconciliation;
 
 /// <summary>The RoomService client, reduced to what the decision reads.</summary>
-public sealed class LiveKitRooms(RoomServiceClient client) : ILiveKitRooms
+public sealed class LiveKitRooms(RoomServiceClient client, RequestBudget budget) : ILiveKitRooms
 {
     public async Task<IReadOnlyList<ListedRoom>> ListRoomsAsync(CancellationToken ct) =>
         (await client.ListRooms(null, ct)).Select(r => new ListedRoom(r.Name, r.Sid, (int)r.NumParticipants)).ToList();
 
-    public async Task<IReadOnlyList<ObservedParticipant>> ListParticipantsAsync(string room, CancellationToken ct) =>
-        (await client.ListParticipants(room, ct)).Select(Observe).ToList();
+    public async Task<IReadOnlyList<ObservedParticipant>> ListParticipantsAsync(string room, RequestPriority priority, CancellationToken ct) =>
+        (await client.ListParticipants(room, ct, priority)).Select(Observe).ToList();
+
+    public ValueTask<int> AffordAsync(RequestPriority priority, int wanted, CancellationToken ct) => budget.TakeUpToAsync(priority, wanted, ct);
 
     public static ObservedParticipant Observe(ParticipantInfo p) => new(
         p.Identity,

@@ -26,6 +26,7 @@ public sealed class PollJob(ClockReconciler reconciler, RoomQueue queue, Transit
             foreach (var (sessionId, at) in tick.Rechecks) queue.RecheckAt(sessionId, at, tick.Clock, ClockSource.Poll);
             if (tick.LiveKitFailed) metrics.TickFailed();
             else metrics.LiveKitRead();
+            if (tick.VerificationPeriod is { } period) metrics.VerificationPeriod(period);
             log.LogDebug("Tick: {Sessions} sessions, {Lookups} ListParticipants ({Verified} unchanged rooms verified), {Transitions} transitions, LiveKit {LiveKit} in {Ms:F1} ms",
                 tick.Sessions, tick.ParticipantLookups, tick.Verified, tick.Transitions, tick.LiveKitFailed ? "unreadable" : "ok",
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds);

@@ -40,6 +40,12 @@ public sealed class ReconcilerMetrics(IMeterFactory meters)
     /// <summary>A tick read LiveKit's rooms now.</summary>
     public void LiveKitRead() => _liveKitLastRead.Record(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0);
 
+    private readonly Gauge<double> _verificationPeriod = meters.Create(MeterName).CreateGauge<double>(
+        "roomreconciler_reconcile_verification_period_seconds",
+        description: "How long ago the listed room looked at longest ago was seen: every room has been looked at within it (6 poll intervals, longer on a short LiveKit request budget).");
+
+    public void VerificationPeriod(TimeSpan period) => _verificationPeriod.Record(period.TotalSeconds);
+
     private readonly Counter<long> _transitions = meters.Create(MeterName).CreateCounter<long>(
         "roomreconciler_clock_transitions_total", unit: null, description: "Clock transitions applied.", tags: MetricsExport.Labels("kind", "source"));
 

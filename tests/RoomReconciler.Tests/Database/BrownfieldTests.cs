@@ -74,9 +74,12 @@ public sealed class BrownfieldTests
         var liveKit = new Mock<ILiveKitRooms>();
         liveKit.Setup(l => l.ListRoomsAsync(It.IsAny<CancellationToken>()))
             .ReturnsAsync(live.Select(id => new ListedRoom(options.Rooms().For(id), "RM_" + id.ToString("N")[..8], 2)).ToList());
-        liveKit.Setup(l => l.ListParticipantsAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
+        liveKit.Setup(l => l.ListParticipantsAsync(It.IsAny<string>(), It.IsAny<RequestPriority>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync(new[] { "customer", "mechanic" }.Select(p =>
                 new ObservedParticipant(p, ParticipantCategory.Standard, Hidden: false, Active: true, DateTimeOffset.UtcNow.AddMinutes(-10))).ToList());
+        // No request budget here: every look the tick asks for is affordable.
+        liveKit.Setup(l => l.AffordAsync(It.IsAny<RequestPriority>(), It.IsAny<int>(), It.IsAny<CancellationToken>()))
+            .Returns((RequestPriority _, int wanted, CancellationToken _) => ValueTask.FromResult(wanted));
         var reconciler = new ClockReconciler(new SessionStore(db.DataSource), liveKit.Object, monitor,
             NullLogger<ClockReconciler>.Instance);
 
@@ -90,11 +93,11 @@ public sealed class BrownfieldTests
             }, paused => paused, TimeSpan.FromSeconds(20), "the booked session to pause after its grace");
 
         var liveRooms = live.Select(options.Rooms().For).ToHashSet();
-        liveKit.Verify(l => l.ListParticipantsAsync(It.Is<string>(room => !liveRooms.Contains(room)), It.IsAny<CancellationToken>()), Times.Never(),
+        liveKit.Verify(l => l.ListParticipantsAsync(It.Is<string>(room => !liveRooms.Contains(room)), It.IsAny<RequestPriority>(), It.IsAny<CancellationToken>()), Times.Never(),
             "LiveKit is asked about the live rooms only");
         // The call budget of a tick: 1 + rooms whose listing changed (the 3 live ones, once) + ⌈running / 6⌉ verifications.
         var ticks = liveKit.Invocations.Count(i => i.Method.Name == nameof(ILiveKitRooms.ListRoomsAsync));
-        liveKit.Verify(l => l.ListParticipantsAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()),
+        liveKit.Verify(l => l.ListParticipantsAsync(It.IsAny<string>(), It.IsAny<RequestPriority>(), It.IsAny<CancellationToken>()),
             Times.AtMost(live.Length + ticks * (int)Math.Ceiling((live.Length + 1) / 6.0)), "within the tick's call budget");
         Assert.That(await ScalarAsync(db, "SELECT count(*) FROM sessions WHERE clock_tracked"), Is.EqualTo(live.Length + 1),
             "the live calls were adopted, the history was not");

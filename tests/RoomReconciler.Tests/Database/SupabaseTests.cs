@@ -135,6 +135,11 @@ public sealed class SupabaseTests(Install install)
         "UPDATE roomreconciler.qrtz_triggers SET trigger_state = 'PAUSED'",
         "DELETE FROM roomreconciler.qrtz_locks",
         "SELECT count(*) FROM roomreconciler.changelog",
+        "SELECT count(*) FROM roomreconciler.livekit_requests",
+        "INSERT INTO roomreconciler.livekit_requests (spent_at, calls) VALUES (now(), 1000)",
+        "DELETE FROM roomreconciler.livekit_requests",
+        "SELECT * FROM roomreconciler.livekit_budget_take(1, 600, interval '1 minute')",
+        "SELECT roomreconciler.livekit_budget_hold(interval '1 minute', 600, interval '1 minute')",
         "SELECT count(*) FROM roomreconciler.migrations",
         "INSERT INTO roomreconciler.migrations (version, name) VALUES ('999', 'forged')",
         "SELECT roomreconciler.session_reconcile_apply('[]', 'poll')",
@@ -162,9 +167,9 @@ public sealed class SupabaseTests(Install install)
     ];
 
     [Test]
-    public async Task ClientRoles_ReachNothingButTheirOwnClock([Values("anon", "authenticated")] string role, [Range(0, 31)] int statement)
+    public async Task ClientRoles_ReachNothingButTheirOwnClock([Values("anon", "authenticated")] string role, [Range(0, 36)] int statement)
     {
-        Assert.That(Forbidden, Has.Length.EqualTo(32));
+        Assert.That(Forbidden, Has.Length.EqualTo(37));
         var sql = Forbidden[statement].Replace("{own}", _own.ToString()).Replace("{customer}", Customer.ToString());
         var before = await StateAsync();
         var (error, rows) = await AsClientAsync(role, Customer, sql);
@@ -304,6 +309,7 @@ public sealed class SupabaseTests(Install install)
             (SELECT string_agg(concat_ws(',', id, started_at, ended_at, is_paused, total_paused_ms, last_state_change_at, clock_tracked), ';' ORDER BY id) FROM sessions),
             (SELECT string_agg(concat_ws(',', id, reason), ';' ORDER BY id) FROM roomreconciler.session_events),
             (SELECT count(*) FROM roomreconciler.qrtz_locks),
+            (SELECT count(*) FROM roomreconciler.livekit_requests),
             (SELECT string_agg(version, ',' ORDER BY version) FROM roomreconciler.migrations),
             (SELECT string_agg(trigger_state, ',') FROM roomreconciler.qrtz_triggers),
             (SELECT string_agg(concat_ws(',', id, url), ';' ORDER BY id) FROM roomreconciler.event_endpoints),

@@ -275,7 +275,7 @@ public sealed class RoomServiceClientTests
     [TestCase(401, "unauthenticated", LiveKitErrorKind.Unauthenticated, 1)]
     [TestCase(404, "bad_route", LiveKitErrorKind.BadRoute, 1)]
     [TestCase(400, "malformed", LiveKitErrorKind.Malformed, 1)]
-    [TestCase(429, "resource_exhausted", LiveKitErrorKind.ResourceExhausted, 3)]
+    [TestCase(429, "resource_exhausted", LiveKitErrorKind.ResourceExhausted, 1)]
     [TestCase(412, "failed_precondition", LiveKitErrorKind.FailedPrecondition, 1)]
     [TestCase(500, "a_code_from_2030", LiveKitErrorKind.Unknown, 3)]
     public async Task TwirpErrors_TypedByCode_TransientOnesRetried(int status, string code, LiveKitErrorKind kind, int attempts)
@@ -354,6 +354,40 @@ public sealed class RoomServiceClientTests
             return;
         }
         Assert.Fail("the circuit never opened");
+    }
+
+    [Test]
+    public async Task BurstOf429s_IsNeverRetried_NorOpensTheCircuit()
+    {
+        _fake.Respond = FakeLiveKit.TwirpError(429, "resource_exhausted", "rate limit exceeded");
+        for (var call = 0; call < 30; call++)
+            Assert.That((await ListRoomsFails()).Kind, Is.EqualTo(LiveKitErrorKind.ResourceExhausted), $"call {call}: throttled, never a broken circuit");
+        Assert.That(Requests, Has.Length.EqualTo(30), "each throttled call was sent once: no retry storm");
+        _fake.Respond = FakeLiveKit.Reply(200, """{"rooms":[]}""");
+        Assert.That(await Client.ListRooms(null, CancellationToken.None), Is.Empty, "the circuit is closed: the next call reaches LiveKit");
+    }
+
+    [Test]
+    public async Task BurstOfClosedRoomsUnavailable_IsAnAnswer_NeverRetriedNorOpensTheCircuit()
+    {
+        // psrpc's answer for a room no node hosts; ListRooms with its name then says it is closed.
+        _fake.Respond = context => context.Request.Path.Value!.EndsWith("/ListParticipants", StringComparison.Ordinal)
+            ? FakeLiveKit.TwirpError(503, "unavailable", "no response from servers")(context)
+            : FakeLiveKit.Reply(200, """{"rooms":[]}""")(context);
+        for (var room = 0; room < 30; room++)
+            Assert.That(await Client.ListParticipants("closed-" + room, CancellationToken.None), Is.Empty, "a closed room is empty");
+        Assert.That(Requests.Count(r => r.Path.EndsWith("/ListParticipants", StringComparison.Ordinal)), Is.EqualTo(30), "not retried");
+        Assert.That(Requests, Has.Length.EqualTo(60), "one ListParticipants and one ListRooms a room, and the circuit never opened");
+    }
+
+    [Test]
+    public async Task ATimeout_SaysTheTimeBudgetItRanOutOf()
+    {
+        _fake.Respond = FakeLiveKit.Hang;
+        var e = await ListRoomsFails();
+        var budget = RoomServiceBudget.For(PollInterval);
+        Assert.That((e.Kind, e.Message), Is.EqualTo((LiveKitErrorKind.Timeout,
+            $"LiveKit ListRooms: no answer within the time budget ({budget.Attempt.TotalSeconds:0.###} s an attempt, {budget.Total.TotalSeconds:0.###} s in all)")));
     }
 
     [Test]

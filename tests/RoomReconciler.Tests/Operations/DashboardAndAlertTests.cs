@@ -44,6 +44,9 @@ public sealed partial class DashboardAndAlertTests
     [TestCase("roomreconciler_events_failed_total")]
     [TestCase("roomreconciler_events_backlog")]
     [TestCase("roomreconciler_events_oldest_undelivered_seconds")]
+    [TestCase("roomreconciler_livekit_budget_used_ratio")]
+    [TestCase("roomreconciler_livekit_throttled_total")]
+    [TestCase("roomreconciler_reconcile_verification_period_seconds")]
     public void TheDashboard_Shows(string metric) =>
         Assert.That(Dashboard["panels"]!.AsArray().SelectMany(p => p!["targets"]!.AsArray()).Select(t => (string)t!["expr"]!), Has.Some.Contains(metric));
 
@@ -55,6 +58,8 @@ public sealed partial class DashboardAndAlertTests
     [TestCase("roomreconciler_events_oldest_undelivered_seconds", "> 900")]
     [TestCase("roomreconciler_events_dead_total", "> 0")]
     [TestCase("roomreconciler_events_endpoint_disabled_total", "> 0")]
+    [TestCase("roomreconciler_livekit_throttled_total", "> 0")]
+    [TestCase("roomreconciler_reconcile_verification_period_seconds", "> 300")]
     public void AnAlert_Watches(string metric, string threshold)
     {
         var rule = Rules.SingleOrDefault(r => ((string)r!["expr"]!).Contains(metric));

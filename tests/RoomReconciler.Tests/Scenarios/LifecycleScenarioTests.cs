@@ -149,6 +149,42 @@ public sealed class LifecycleScenarioTests
         Assert.That(paused.Time("last_state_change_at"), Is.InRange(left + Grace, left + Grace + Slack));
     }
 
+    /// <summary>
+    /// Many rooms closing at once: each deadline's look answers psrpc `unavailable`, more than the circuit breaker's
+    /// minimum throughput. An answer, not an outage: not retried, not counted, so the breaker stays closed and every
+    /// room still pauses at its grace's end.
+    /// </summary>
+    [Test]
+    public async Task ManyRoomsClosingTogether_NeverOpenTheBreaker_AndEachPausesAtTheGracesEnd()
+    {
+        _host = await ScenarioHost.CreateAsync(poll: TimeSpan.FromSeconds(30), liveKit: o => o.PsrpcListParticipants = true);
+        await _host.StartDaemonAsync();
+        var sessions = new List<Guid>();
+        for (var i = 0; i < 12; i++)
+        {
+            var session = await _host.NewSessionAsync();
+            _host.LiveKit.Rooms.Create(Room(session), departureTimeout: TimeSpan.FromSeconds(1));
+            _host.LiveKit.Rooms.Join(Room(session), "customer");
+            _host.LiveKit.Rooms.Join(Room(session), "mechanic");
+            sessions.Add(session);
+        }
+        foreach (var s in sessions) await _host.UntilClockAsync(s, c => c.Time("started_at") is not null, TimeSpan.FromSeconds(5), "the start (by webhook)");
+
+        var left = await _host.Db.NowAsync();
+        foreach (var s in sessions)
+        {
+            _host.LiveKit.Rooms.Leave(Room(s), "customer");
+            _host.LiveKit.Rooms.Leave(Room(s), "mechanic");
+        }
+
+        foreach (var s in sessions)
+        {
+            var paused = await _host.UntilClockAsync(s, c => c.Paused(), Grace + TimeSpan.FromSeconds(3), "the pause at the grace's end");
+            Assert.That(paused.Time("last_state_change_at"), Is.InRange(left + Grace, left + Grace + Slack));
+        }
+        Assert.That(sessions.Select(s => _host.LiveKit.Rooms.Get(Room(s))), Has.All.Null, "every room had closed before its grace ended");
+    }
+
     /// <summary>Finding 5: a dead LiveKit node leaves the room listed with ACTIVE participants and sends nothing.</summary>
     [Test]
     public async Task DeadNodesRoom_ClockEndsAtMaxSessionDuration_ExactlyAndOnce()

@@ -1,0 +1,92 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using Microsoft.Extensions.Time.Testing;
+using RoomReconciler.LiveKit;
+using RoomReconciler.Reconciliation;
+
+namespace RoomReconciler.Tests.Reconciliation;
+
+/// <summary>The one work queue: one entry a room, requests merged, one room never in two workers, deadlines on the host's clock.</summary>
+public sealed class RoomQueueTests
+{
+    private static readonly Guid Session = Guid.NewGuid();
+    private static readonly DateTimeOffset T = new(2026, 12, 2, 6, 0, 0, TimeSpan.Zero);
+
+    private static RoomRequest Left(string identity, DateTimeOffset at) =>
+        new(Session, ClockSource.Webhook, RequestPriority.Webhook, at, Departed: ImmutableHashSet.Create(StringComparer.Ordinal, identity), Look: false);
+
+    private static RoomRequest Joined(string identity, DateTimeOffset at) =>
+        new(Session, ClockSource.Webhook, RequestPriority.Webhook, ActiveHint: new ActiveHint(identity, at));
+
+    [Test]
+    public void TwoDepartures_MergeIntoOneDecidedWithoutALook()
+    {
+        var merged = Left("customer", T).Merge(Left("mechanic", T.AddSeconds(1)));
+        Assert.That((merged.Look, merged.Departed!.Order().ToArray(), merged.DropHint), Is.EqualTo((false, new[] { "customer", "mechanic" }, (DateTimeOffset?)T.AddSeconds(1))));
+    }
+
+    [Test]
+    public void ADepartureAndAJoin_MergeIntoTheDepartureThenALook()
+    {
+        var merged = Left("customer", T).Merge(Joined("customer", T.AddSeconds(2)));
+        Assert.That((merged.Look, merged.HasDepartures, merged.Departed!.Single(), merged.ActiveHint?.Identity, merged.DropHint),
+            Is.EqualTo((true, true, "customer", "customer", (DateTimeOffset?)T)), "the departure is kept, to be decided before the look");
+    }
+
+    [Test]
+    public void ADeadlineAndAWebhook_KeepTheDeadlinesPriority_AndAreNoLongerADeadlineOnly()
+    {
+        var merged = RoomRequest.AtDeadline(Session, ClockSource.Poll).Merge(Joined("customer", T));
+        Assert.That((merged.Priority, merged.DeadlineOnly, merged.Source, merged.Look),
+            Is.EqualTo((RequestPriority.GraceDeadline, false, ClockSource.Webhook, true)));
+        Assert.That(merged.HasDepartures, Is.False);
+    }
+
+    [Test]
+    public async Task ABurstForOneRoom_IsReconciledOnce_AndNeverByTwoWorkersAtOnce()
+    {
+        using var queue = new RoomQueue(TimeProvider.System);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await using var reader = queue.ReadAllAsync(stop.Token).GetAsyncEnumerator(stop.Token);
+        for (var i = 0; i < 5; i++) queue.Enqueue(Left("p" + i, T.AddSeconds(i)));
+
+        Assert.That(await reader.MoveNextAsync(), Is.True);
+        Assert.That(reader.Current.Departed, Has.Count.EqualTo(5), "five webhooks, one reconcile");
+        queue.Enqueue(Joined("p0", T.AddSeconds(9))); // arrives while the room is being reconciled
+        var next = reader.MoveNextAsync().AsTask();
+        await Task.Delay(100);
+        Assert.That(next.IsCompleted, Is.False, "not handed to a second worker while the first has the room");
+        queue.Done(Session);
+        Assert.That(await next, Is.True);
+        Assert.That(reader.Current.ActiveHint?.Identity, Is.EqualTo("p0"));
+    }
+
+    [Test]
+    public async Task ARecheck_IsQueuedAtItsDeadline_OnTheHostsClock_OncePerDeadline()
+    {
+        var time = new FakeTimeProvider(T);
+        using var queue = new RoomQueue(time);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await using var reader = queue.ReadAllAsync(stop.Token).GetAsyncEnumerator(stop.Token);
+        var clock = new DatabaseTime(T, Stopwatch.GetTimestamp());
+        var deadline = clock.Now + TimeSpan.FromSeconds(30);
+        queue.RecheckAt(Session, deadline, clock, ClockSource.Webhook);
+        queue.RecheckAt(Session, deadline, clock, ClockSource.Poll); // the same deadline, seen again by a poll
+
+        var next = reader.MoveNextAsync().AsTask();
+        time.Advance(TimeSpan.FromSeconds(29));
+        await Task.Delay(50);
+        Assert.That(next.IsCompleted, Is.False, "not before the deadline");
+        time.Advance(TimeSpan.FromSeconds(2));
+        Assert.That(await next, Is.True);
+        Assert.That((reader.Current.DeadlineOnly, reader.Current.Priority, reader.Current.Source),
+            Is.EqualTo((true, RequestPriority.GraceDeadline, ClockSource.Webhook)));
+        queue.Done(Session);
+        var again = reader.MoveNextAsync().AsTask();
+        time.Advance(TimeSpan.FromMinutes(1));
+        await Task.Delay(50);
+        Assert.That(again.IsCompleted, Is.False, "one recheck per deadline");
+        await stop.CancelAsync();
+        Assert.That(async () => await again, Throws.InstanceOf<OperationCanceledException>(), "the reader stops with the host");
+    }
+}
