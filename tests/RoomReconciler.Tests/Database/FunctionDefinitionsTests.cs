@@ -26,7 +26,7 @@ public sealed class FunctionDefinitionsTests
     public void TheFile_IsWhatTheMigrationsGenerate()
     {
         Assert.That(File.ReadAllText(FunctionsFile), Is.EqualTo(FunctionDefinitions.Generate(Migrator.ScriptsIn(TestDatabase.MigrationsFolder))),
-            "db/schema/functions.sql is stale: run `dotnet run --project src/RoomReconciler -- migrations functions db/schema/functions.sql`");
+            "db/schema/functions.sql is stale: run `dotnet run --project src/RoomReconciler -- migrations functions \"$PWD/db/schema/functions.sql\"` from the repository root");
     }
 
     /// <summary>
