@@ -1,7 +1,7 @@
 using RoomReconciler.Benchmarks;
 
 // dotnet run -c Release --project tests/Benchmarks -- clock [--seconds=10]
-// dotnet run -c Release --project tests/Benchmarks -- tick [--sessions=1000,10000,100000] [--budget-only]
+// dotnet run -c Release --project tests/Benchmarks -- tick [--sessions=1000,10000,100000] [--budget-only] [--budgets=0,600]
 // dotnet run -c Release --project tests/Benchmarks -- clock-get [--seconds=10]
 // dotnet run -c Release --project tests/Benchmarks -- events [--seconds=10] [--events=20000]
 var command = args.FirstOrDefault(a => !a.StartsWith('-')) ?? "clock";
@@ -13,7 +13,9 @@ switch (command)
         return 0;
     case "tick":
         var sizes = args.Where(a => a.StartsWith("--sessions=")).SelectMany(a => a[11..].Split(',')).Select(int.Parse).ToList();
-        await TickBenchmark.RunAsync(sizes.Count > 0 ? sizes : [1_000, 10_000, 100_000], ticks: 5, budgetOnly: args.Contains("--budget-only"));
+        var budgets = args.Where(a => a.StartsWith("--budgets=")).SelectMany(a => a[10..].Split(',')).Select(int.Parse).ToList();
+        await TickBenchmark.RunAsync(sizes.Count > 0 ? sizes : [1_000, 10_000, 100_000], ticks: 5, budgetOnly: args.Contains("--budget-only"),
+            budgets: budgets.Count > 0 ? budgets : [0, TickBenchmark.DefaultBudget]);
         return 0;
     case "clock-get":
         await ClockGetBenchmark.RunAsync(seconds > 0 ? seconds : 10);
@@ -23,6 +25,6 @@ switch (command)
         await EventsBenchmark.RunAsync(seconds > 0 ? seconds : 10, events > 0 ? events : 20_000);
         return 0;
     default:
-        Console.Error.WriteLine("usage: Benchmarks clock [--seconds=N] | tick [--sessions=N,N] [--budget-only] | clock-get [--seconds=N] | events [--seconds=N] [--events=N]   (GET /clock/{id} under wrk vs pgbench session_clock_get, fixed 5k req/s, stream fan-out; ticks; session_clock_get vs the seed's; a transition's commit with and without events, events delivered/s)");
+        Console.Error.WriteLine("usage: Benchmarks clock [--seconds=N] | tick [--sessions=N,N] [--budget-only] [--budgets=N,N] | clock-get [--seconds=N] | events [--seconds=N] [--events=N]   (GET /clock/{id} under wrk vs pgbench session_clock_get, fixed 5k req/s, stream fan-out; ticks; session_clock_get vs the seed's; a transition's commit with and without events, events delivered/s)");
         return 2;
 }

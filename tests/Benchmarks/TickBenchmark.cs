@@ -25,7 +25,8 @@ public static class TickBenchmark
     // The naive loop costs a LiveKit call and a SQL call per session; past this many it is timed on a sample and scaled.
     private const int NaiveSampleLimit = 10_000;
 
-    public static async Task RunAsync(IReadOnlyList<int> sizes, int ticks, bool budgetOnly = false)
+    /// <param name="budgets">the LiveKit:RequestsPerMinute values measured per size (0: no limit)</param>
+    public static async Task RunAsync(IReadOnlyList<int> sizes, int ticks, bool budgetOnly, IReadOnlyList<int> budgets)
     {
         Console.Error.WriteLine($"tick benchmark: {string.Join(", ", sizes)} sessions, {Math.Max(ticks, ClockReconciler.VerifyEveryTicks)} measured ticks each, {Environment.ProcessorCount} cores");
         await using var cluster = await PostgresCluster.StartAsync();
@@ -35,7 +36,7 @@ public static class TickBenchmark
         {
             if (!budgetOnly) rows.Add(await MeasureAsync(await Tools.MigratedDatabaseAsync(cluster, $"tick{size}"), size, ticks));
             NpgsqlConnection.ClearAllPools();
-            foreach (var limit in new[] { 0, DefaultBudget })
+            foreach (var limit in budgets)
             {
                 budgetRows.Add(await MeasureBudgetAsync(await Tools.MigratedDatabaseAsync(cluster, $"budget{size}_{limit}"), size, limit));
                 NpgsqlConnection.ClearAllPools();
@@ -54,7 +55,7 @@ public static class TickBenchmark
         foreach (var row in budgetRows) Console.WriteLine(row);
     }
 
-    private const int DefaultBudget = 600;
+    public const int DefaultBudget = 600;
     // The budget's minute and the 10 s poll, compressed together: a minute in 3 s, a tick every 0.5 s.
     private const int Compression = 20;
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(10);
