@@ -17,6 +17,11 @@ public sealed class ClockMetrics(IMeterFactory meters)
 
     public void StreamClosed() => _streamSubscribers.Add(-1);
 
+    private readonly Counter<long> _streamsRefused = meters.Create(MeterName).CreateCounter<long>(
+        "roomreconciler_clock_streams_refused_total", unit: null, description: "Clock streams refused with 429 by a stream limit.", tags: Hosting.MetricsExport.Labels("limit"));
+
+    public void StreamRefused(ClockStreamLimit limit) => _streamsRefused.Add(1, new KeyValuePair<string, object?>("limit", limit == ClockStreamLimit.Token ? "token" : "global"));
+
     private readonly Counter<long> _requests = meters.Create(MeterName).CreateCounter<long>(
         "roomreconciler_clock_requests_total", unit: null, description: "Clock API requests answered.", tags: Hosting.MetricsExport.Labels("endpoint", "status"));
 

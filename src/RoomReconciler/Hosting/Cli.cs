@@ -35,6 +35,8 @@ public static class Cli
           Reconciler:CountedKinds      participant kinds that keep a clock running (default ["STANDARD"])
           ClockApi:RequireToken        /clock needs a LiveKit join token for the session's room (default true)
           ClockApi:StreamHeartbeat     comment heartbeat on clock streams (default 00:00:15)
+          ClockApi:MaxStreamsPerToken  open clock streams one join token may hold; past it 429 (default 4)
+          ClockApi:MaxStreams          open clock streams in all; past it 429 (default: what the memory limit holds, 1000-50000)
           Demo:Enabled                 serve the demo page /demo/{sessionId} (default false; ./run.sh sets it)
           Log:Format                   text (default) or json
           Serilog:MinimumLevel:Default log level (default Information)
