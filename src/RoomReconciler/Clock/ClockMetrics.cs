@@ -40,6 +40,19 @@ public sealed class ClockMetrics(IMeterFactory meters)
 
     public void ListenerConnecting() => _listenerConnects.Add(1);
 
+    private readonly Counter<long> _cacheLoads = meters.Create(MeterName).CreateCounter<long>(
+        "roomreconciler_clock_cache_loads_total", description: "Reads of sessions the cache could not answer: one query each, batched.");
+
+    private readonly Counter<long> _cacheLoadedSessions = meters.Create(MeterName).CreateCounter<long>(
+        "roomreconciler_clock_cache_loaded_sessions_total", description: "Sessions read by those queries.");
+
+    /// <summary>One query reading <paramref name="sessions"/> ids that the cache missed.</summary>
+    public void CacheLoad(int sessions)
+    {
+        _cacheLoads.Add(1);
+        _cacheLoadedSessions.Add(sessions);
+    }
+
     private readonly Gauge<long> _cacheEntries = meters.Create(MeterName).CreateGauge<long>(
         "roomreconciler_clock_cache_entries", description: "Sessions (and known-unknown ids) held in the snapshot cache.");
 
