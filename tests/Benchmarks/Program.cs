@@ -3,6 +3,7 @@ using RoomReconciler.Benchmarks;
 // dotnet run -c Release --project tests/Benchmarks -- clock [--seconds=10]
 // dotnet run -c Release --project tests/Benchmarks -- tick [--sessions=1000,10000,100000]
 // dotnet run -c Release --project tests/Benchmarks -- clock-get [--seconds=10]
+// dotnet run -c Release --project tests/Benchmarks -- streams [--sessions=5000]
 var command = args.FirstOrDefault(a => !a.StartsWith('-')) ?? "clock";
 var seconds = args.Select(a => a.StartsWith("--seconds=") && int.TryParse(a[10..], out var s) ? s : 0).FirstOrDefault(s => s > 0);
 switch (command)
@@ -17,7 +18,18 @@ switch (command)
     case "clock-get":
         await ClockGetBenchmark.RunAsync(seconds > 0 ? seconds : 10);
         return 0;
+    case "streams":
+        var streamSessions = args.Where(a => a.StartsWith("--sessions=")).Select(a => int.Parse(a[11..])).FirstOrDefault(5_000);
+        await StreamsBenchmark.RunAsync(streamSessions);
+        return 0;
+    // The processes of the streams benchmark.
+    case "ceiling":
+        await CeilingApp.RunAsync(args[1], args[2]);
+        return 0;
+    case "stream-clients":
+        await StreamClients.RunAsync(new Uri(args[1]), args[2]);
+        return 0;
     default:
-        Console.Error.WriteLine("usage: Benchmarks clock [--seconds=N] | tick [--sessions=N,N] | clock-get [--seconds=N]   (GET /clock/{id} under wrk vs pgbench session_clock_get, fixed 5k req/s, stream fan-out; ticks; session_clock_get vs the seed's)");
+        Console.Error.WriteLine("usage: Benchmarks clock [--seconds=N] | tick [--sessions=N,N] | clock-get [--seconds=N] | streams [--sessions=N]   (GET /clock/{id} under wrk vs pgbench session_clock_get, fixed 5k req/s, stream fan-out; ticks; session_clock_get vs the seed's; streams: a storm of 2 streams a session and their RSS, daemon vs a bare ceiling)");
         return 2;
 }
