@@ -143,6 +143,7 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
         while (true)
         {
             Guid[] batch;
+            TaskCompletionSource<ClockAnswer>[] waiting;
             // The same bound for the read itself, so that a silent path does not pile up reads behind the answered requests.
             using var bounded = new CancellationTokenSource(IsTrusted ? StormWait : DatabaseWait);
             lock (_batchGate)
@@ -156,6 +157,7 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
                 var take = Math.Min(_queued.Count, MaxBatch);
                 batch = [.. _queued.GetRange(0, take)];
                 _queued.RemoveRange(0, take);
+                waiting = [.. batch.Select(id => _loading[id])];
                 _batchCancel = bounded;
             }
             metrics.CacheLoad(batch.Length);
@@ -176,11 +178,12 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
                 failed = e;
             }
             var byId = answers.ToDictionary(a => a.Entry.SessionId);
-            var waiting = new TaskCompletionSource<ClockAnswer>[batch.Length];
             lock (_batchGate)
             {
                 _batchCancel = null;
-                for (var i = 0; i < batch.Length; i++) _loading.Remove(batch[i], out waiting[i]!);
+                // Unless FailLoads has already let go of it (and the id is perhaps queued again, for a new read).
+                for (var i = 0; i < batch.Length; i++)
+                    if (_loading.TryGetValue(batch[i], out var held) && held == waiting[i]) _loading.Remove(batch[i]);
             }
             for (var i = 0; i < batch.Length; i++)
             {
@@ -300,21 +303,32 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
     }
 
     /// <summary>
-    /// The reads that waited on the vouching (<see cref="StormWait"/>) end now: the one in flight is cancelled, and the
-    /// queued ones are refused, so that their requests can be retried elsewhere.
+    /// The reads that waited on the vouching (<see cref="StormWait"/>) end now: every waiter, of the read in flight and
+    /// of the queue, is refused at once (the driver may take a while to unwind a read on a silent path), so that its
+    /// request can be retried elsewhere; the read in flight is cancelled.
     /// </summary>
     private void FailLoads()
     {
-        List<TaskCompletionSource<ClockAnswer>> queued;
+        List<TaskCompletionSource<ClockAnswer>> waiting;
+        CancellationTokenSource? inFlight;
         lock (_batchGate)
         {
-            _batchCancel?.Cancel();
-            queued = [.. _queued.Select(id => _loading[id])];
-            foreach (var id in _queued) _loading.Remove(id);
+            inFlight = _batchCancel;
+            waiting = [.. _loading.Values];
+            _loading.Clear();
             _queued.Clear();
         }
         var unavailable = new ClockUnavailableException(new TimeoutException("the clock listener stopped vouching"));
-        foreach (var waiting in queued) waiting.TrySetException(unavailable);
+        foreach (var waiter in waiting) waiter.TrySetException(unavailable);
+        try
+        {
+            // Not here: Npgsql's callback sends a cancel request and waits for it, which must not hold up the watchdog.
+            _ = inFlight?.CancelAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            // That read had just ended.
+        }
     }
 
     /// <summary>True once the map was dropped (a silence the watchdog noticed): the listener must rebuild it.</summary>

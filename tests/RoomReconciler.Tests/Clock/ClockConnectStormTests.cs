@@ -57,6 +57,34 @@ public sealed class ClockConnectStormTests
         }
     }
 
+    [Test]
+    public async Task AMissWaitingForItsRead_IsRefusedAtOnce_WhenTheListenerStopsVouching()
+    {
+        await using var db = await ClockDatabase.CreateAsync();
+        var session = await db.NewSessionAsync();
+        await using var host = await ClockHost.StartAsync(db.ConnectionString);
+        // The read of the miss waits behind this lock, as a read on a busy (or silent) database would.
+        await using var locker = await db.DataSource.OpenConnectionAsync();
+        await using var transaction = await locker.BeginTransactionAsync();
+        await using (var lockTable = new NpgsqlCommand("LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE", locker, transaction))
+            await lockTable.ExecuteNonQueryAsync();
+
+        var get = host.GetClockAsync(Guid.NewGuid());
+        await Task.Delay(500);
+        Assert.That(get.IsCompleted, Is.False, "the miss waits for its read while the listener vouches");
+        var distrusted = System.Diagnostics.Stopwatch.StartNew();
+        host.Cache.Distrust();
+        using var answer = await get;
+        Assert.That(answer.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+        Assert.That(distrusted.Elapsed, Is.LessThan(TimeSpan.FromMilliseconds(500)), "refused at once, not at the end of the wait");
+        Assert.That(answer.Headers.RetryAfter?.Delta, Is.EqualTo(TimeSpan.FromSeconds(1)));
+        await transaction.RollbackAsync();
+        // And right again once the read can run.
+        await host.WaitUntilTrustedAsync();
+        using var after = await host.GetClockAsync(session);
+        Assert.That(after.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
     private static long Counter(string metrics, string family)
     {
         var match = Regex.Match(metrics, $@"(?m)^{family} (\d+)");
