@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using Npgsql;
 using RoomReconciler.LiveKit;
 using RoomReconciler.Tests.Support;
 
@@ -26,10 +27,10 @@ public static class StreamsBenchmark
         try
         {
             var daemonDll = Path.Combine(AppContext.BaseDirectory, "RoomReconciler.dll");
-            var daemon = await MeasureAsync("daemon", file, port => [daemonDll, "run", $"--Urls=http://127.0.0.1:{port}",
+            var daemon = await MeasureAsync("daemon", file, connectionString, ids, port => [daemonDll, "run", $"--Urls=http://127.0.0.1:{port}",
                 "--ConnectionStrings:Postgres=" + connectionString, "--LiveKit:Url=http://127.0.0.1:1", "--LiveKit:ApiKey=devkey",
                 "--LiveKit:ApiSecret=secret", "--Reconciler:PollInterval=01:00:00", "--Serilog:MinimumLevel:Default=Warning"]);
-            var ceiling = await MeasureAsync("ceiling", file, port => [typeof(StreamsBenchmark).Assembly.Location, "ceiling",
+            var ceiling = await MeasureAsync("ceiling", file, connectionString, ids, port => [typeof(StreamsBenchmark).Assembly.Location, "ceiling",
                 $"http://127.0.0.1:{port}", connectionString]);
             Console.WriteLine($"""
 
@@ -37,6 +38,7 @@ public static class StreamsBenchmark
                 | --- | ---: | ---: | ---: |
                 | storm: all streams opened at once: opened / refused / failed, time | {daemon.Storm} | {ceiling.Storm} | |
                 | idle RSS | {daemon.IdleMb:0} MB | {ceiling.IdleMb:0} MB | {daemon.IdleMb / ceiling.IdleMb:0.0}× |
+                | steady, {TransitionsPerSecond} transitions/s to both streams: delay from last_state_change_at | {daemon.Steady} | {ceiling.Steady} | |
                 | RSS added by the streams | +{daemon.AddedMb:0} MB ({daemon.AddedMb * 1024 / (2 * sessions):0.0} KB a stream) | +{ceiling.AddedMb:0} MB ({ceiling.AddedMb * 1024 / (2 * sessions):0.0} KB a stream) | {daemon.AddedMb / ceiling.AddedMb:0.0}× |
 
                 load average when done: {File.ReadAllText("/proc/loadavg").Split(' ')[0]} (other processes share the cores)
@@ -48,7 +50,14 @@ public static class StreamsBenchmark
         }
     }
 
-    private static async Task<(string Storm, double IdleMb, double AddedMb)> MeasureAsync(string name, string file, Func<int, string[]> command)
+    /// <summary>Steady changes: pauses (then resumes) of the sessions in turn, at about this many a second.</summary>
+    private const int TransitionsPerSecond = 85;
+
+    /// <summary>The transitions made so far, over both runs: the ceiling's run carries on from the daemon's, so each one changes a clock.</summary>
+    private static int _transitions;
+
+    private static async Task<(string Storm, double IdleMb, double AddedMb, string Steady)> MeasureAsync(string name, string file, string connectionString,
+        Guid[] ids, Func<int, string[]> command)
     {
         var port = FreePort();
         using var server = Start(command(port));
@@ -62,10 +71,27 @@ public static class StreamsBenchmark
             var storm = await clients.StandardOutput.ReadLineAsync() ?? "the clients ended";
             await Task.Delay(2_000);
             var added = RssMb(server) - idle;
-            Log($"{name}: {storm}; +{added:0} MB");
+            Log($"{name}: {storm}; +{added:0} MB; 10 s of {TransitionsPerSecond} transitions/s");
+            await using (var database = NpgsqlDataSource.Create(connectionString))
+            {
+                var pace = Stopwatch.StartNew();
+                for (var n = 0; n < 10 * TransitionsPerSecond; n++)
+                {
+                    var i = _transitions++;
+                    var wait = TimeSpan.FromSeconds((double)n / TransitionsPerSecond) - pace.Elapsed;
+                    if (wait > TimeSpan.Zero) await Task.Delay(wait);
+                    var pause = i / ids.Length % 2 == 0;
+                    await using var change = database.CreateCommand($"SELECT session_clock_{(pause ? "pause" : "resume")}($1, 'benchmark')");
+                    change.Parameters.AddWithValue(ids[i % ids.Length]);
+                    await change.ExecuteNonQueryAsync();
+                }
+            }
+            await Task.Delay(1_000);
             clients.StandardInput.Close();
+            var steady = await clients.StandardOutput.ReadLineAsync() ?? "the clients ended";
             await clients.WaitForExitAsync();
-            return (storm, idle, added);
+            Log($"{name}: {steady}");
+            return (storm, idle, added, steady);
         }
         finally
         {
