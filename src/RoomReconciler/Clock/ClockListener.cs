@@ -68,7 +68,7 @@ public sealed class ClockListener(
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
-                log.LogWarning("Clock listener lost the database ({Error}); serving clocks from the database until it reconnects, next try in {Retry}",
+                log.LogWarning("Clock listener lost the database ({Error}); not vouching for clocks until it reconnects (reads go to the database, 503 if it does not answer), next try in {Retry}",
                     e.Message, retry);
             }
             catch (Exception)

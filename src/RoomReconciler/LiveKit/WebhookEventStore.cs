@@ -12,7 +12,7 @@ public sealed class WebhookEventStore(NpgsqlDataSource dataSource, TimeProvider 
     private static readonly TimeSpan PruneEvery = TimeSpan.FromHours(1);
 
     /// <summary>The longest recording may take before the webhook is answered 503 (an insert takes a millisecond).</summary>
-    public static readonly TimeSpan RecordWait = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan RecordWait = TimeSpan.FromMilliseconds(800);
 
     private long _nextPruneTicks;
 
