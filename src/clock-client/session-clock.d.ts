@@ -11,7 +11,8 @@ export declare const EASE_MS: number;
 
 /** What went wrong, by cause. */
 export type ClockErrorKind =
-  | 'bad-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'http' | 'network' | 'protocol' | 'token' | 'listener';
+  | 'bad-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'too-many-streams' | 'http' | 'network' | 'protocol'
+  | 'token' | 'listener';
 
 /**
  * An error from the clock client. Never thrown at the application: it reaches `onError` and the

@@ -41,7 +41,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 2_500;
 // When the server gives no Retry-After (or an HTTP date), as the daemon's own.
 const DEFAULT_RETRY_AFTER_MS = 1_000;
 
-const KIND_BY_STATUS = { 400: 'bad-request', 401: 'unauthorized', 403: 'forbidden', 404: 'not-found' };
+const KIND_BY_STATUS = { 400: 'bad-request', 401: 'unauthorized', 403: 'forbidden', 404: 'not-found', 429: 'too-many-streams' };
 
 /**
  * An error from the clock client. Never thrown at the application: it reaches `onError` and the
@@ -51,8 +51,8 @@ export class ClockError extends Error {
   /**
    * @param {string} message
    * @param {{kind: string, status?: number|null, source?: string, cause?: unknown}} details
-   *   kind: 'bad-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'http' | 'network' | 'protocol'
-   *         | 'token' | 'listener';
+   *   kind: 'bad-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'too-many-streams' | 'http' | 'network'
+   *         | 'protocol' | 'token' | 'listener';
    *   status: the HTTP status, if there was one; source: 'sync' (GET /clock) or 'stream'.
    */
   constructor(message, { kind, status = null, source, cause } = {}) {
@@ -299,6 +299,7 @@ export function createSessionClock(options) {
   let streamRetryTimer = null;
   let streamIdleTimer = null;
   let streamAttempts = 0;
+  let streamRetryAfterMs = null; // the Retry-After of the last stream refused by a stream limit (429)
   let destroyed = false;
   const inFlight = new Set(); // the AbortControllers of in-flight GET /clock, aborted on destroy
 
@@ -607,6 +608,7 @@ export function createSessionClock(options) {
       // A clean end (deploy, proxy timeout) is not an error: just reconnect.
     } catch (err) {
       if (destroyed) return;
+      if (err instanceof ClockError && err.status === 429) streamRetryAfterMs = err.retryAfterMs;
       if (idledOut) {
         report(new ClockError(`clock stream silent for ${streamIdleMs} ms`, { kind: 'network', cause: err }), 'stream');
       } else {
@@ -629,8 +631,14 @@ export function createSessionClock(options) {
     else if (syncTimer === null && !syncing) scheduleSync(pollMs);
     const backoffMs = Math.min(STREAM_RETRY_MAX_MS, STREAM_RETRY_MIN_MS * 2 ** streamAttempts);
     streamAttempts++;
-    // Jitter spreads the reconnects of many clients after a daemon restart.
-    const delayMs = backoffMs * (0.75 + Math.random() * 0.5);
+    // Jitter spreads the reconnects of many clients after a daemon restart. A stream limit's Retry-After is
+    // honoured: never sooner, and spread over half as long again, so that the clients refused together do not
+    // all come back in the same instant.
+    const retryAfterMs = streamRetryAfterMs;
+    streamRetryAfterMs = null;
+    const delayMs = retryAfterMs !== null
+      ? Math.max(backoffMs, retryAfterMs) * (1 + Math.random() * 0.5)
+      : backoffMs * (0.75 + Math.random() * 0.5);
     streamRetryTimer = timers.setTimeout(() => { streamRetryTimer = null; runStream(); }, delayMs);
   }
 

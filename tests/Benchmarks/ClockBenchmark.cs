@@ -37,6 +37,8 @@ public static class ClockBenchmark
         await using var app = DaemonHost.Build([
             "--Urls=http://127.0.0.1:0", "--ConnectionStrings:Postgres=" + connectionString,
             "--LiveKit:Url=http://127.0.0.1:1", "--LiveKit:ApiKey=devkey", "--LiveKit:ApiSecret=secret",
+            // The fan-out measure opens all its subscribers with one token.
+            $"--ClockApi:MaxStreamsPerToken={Subscribers}",
             "--Serilog:MinimumLevel:Default=Warning"]);
         await app.StartAsync();
         var address = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());

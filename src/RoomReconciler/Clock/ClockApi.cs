@@ -18,6 +18,7 @@ public static class ClockApi
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics().TryAddSingleton<ClockMetrics>();
         services.AddSingleton<DatabaseClock>();
+        services.AddSingleton<ClockStreamLimits>();
         services.AddSingleton<ClockStreams>();
         services.AddSingleton<ClockCache>();
         services.AddSingleton<ClockAccess>();
@@ -44,7 +45,9 @@ public static class ClockApi
             .WithDescription("Times are the database's, ISO-8601 UTC with milliseconds. Authenticate with the LiveKit join token for the session's room (Authorization: Bearer, or ?access_token=).");
         api.MapGet("/{sessionId}/stream", StreamClock)
             .WithName("StreamClock")
-            .WithSummary("Server-Sent Events: `event: clock` with the snapshot on connect and after every change; a comment heartbeat every 15 s");
+            .WithSummary("Server-Sent Events: `event: clock` with the snapshot on connect and after every change; a comment heartbeat every 15 s")
+            .WithDescription("At most ClockApi:MaxStreamsPerToken open streams per join token and ClockApi:MaxStreams in all; past either, 429 with Retry-After.")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         return api;
     }
 
@@ -63,10 +66,11 @@ public static class ClockApi
     }
 
     public static async Task<Results<ClockStreamResult, NotFound<ProblemDetails>, ProblemHttpResult>>
-        StreamClock(string sessionId, ClockCache clocks, ClockStreams streams, DatabaseClock clock)
+        StreamClock(string sessionId, HttpRequest request, ClockCache clocks, ClockStreams streams, DatabaseClock clock)
     {
         // Subscribe before reading, so that no change can fall between the read and the subscription.
-        var subscriber = streams.Subscribe(ClockAccessFilter.AdmittedId(sessionId));
+        if (streams.TrySubscribe(ClockAccessFilter.AdmittedId(sessionId), ClockAccess.TokenOf(request), out var refused) is not { } subscriber)
+            return TooManyStreams(refused);
         // A stream is fed from memory alone: without a vouched map nothing would tell it the next change.
         // Checked after subscribing, so that a map dropped from now on tells this subscriber too.
         if (!clocks.IsTrusted)
@@ -95,11 +99,17 @@ public static class ClockApi
     private static NotFound<ProblemDetails> UnknownSession() =>
         TypedResults.NotFound(new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Unknown session" });
 
+    private static ProblemHttpResult TooManyStreams(ClockStreamLimit limit) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many clock streams",
+            detail: limit == ClockStreamLimit.Token
+                ? "this join token already holds as many open clock streams as ClockApi:MaxStreamsPerToken allows"
+                : "this replica already holds as many open clock streams as ClockApi:MaxStreams allows");
+
     private static ProblemHttpResult Unavailable() =>
         TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The clock database is unavailable");
 
     /// <summary>
-    /// Every clock answer is <c>Cache-Control: no-store</c> (a cached clock is a wrong clock), a 503 carries
+    /// Every clock answer is <c>Cache-Control: no-store</c> (a cached clock is a wrong clock), a 503 and a 429 carry
     /// Retry-After, and each is counted by status.
     /// </summary>
     private sealed class ClockRequestFilter(string endpoint, ClockMetrics metrics) : IEndpointFilter
@@ -112,8 +122,14 @@ public static class ClockApi
             var inner = result;
             while (inner is INestedHttpResult nested) inner = nested.Result;
             var status = (inner as IStatusCodeHttpResult)?.StatusCode ?? StatusCodes.Status200OK;
-            if (status == StatusCodes.Status503ServiceUnavailable)
-                context.HttpContext.Response.Headers.RetryAfter = ((int)RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var retryAfter = status switch
+            {
+                StatusCodes.Status503ServiceUnavailable => RetryAfter,
+                StatusCodes.Status429TooManyRequests => ClockStreamLimits.RetryAfter,
+                _ => (TimeSpan?)null,
+            };
+            if (retryAfter is { } after)
+                context.HttpContext.Response.Headers.RetryAfter = ((int)after.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
             metrics.Answered(endpoint, status);
             return result;
         }

@@ -37,8 +37,26 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
     /// </summary>
     public static readonly TimeSpan DatabaseWait = TimeSpan.FromMilliseconds(800);
 
+    /// <summary>
+    /// How long a miss waits for its batched read while the listener vouches: the database answers its probes, so a
+    /// slow read is a storm of misses queued on a busy machine, not an absence. Should the listener stop vouching, the
+    /// reads in flight and queued are failed at once (<see cref="Distrust"/>), so a silent path still ends them on time.
+    /// </summary>
+    public static readonly TimeSpan StormWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The most ids one load reads. A connect storm's misses are read a batch at a time on one pooled connection;
+    /// this many stays well inside <see cref="DatabaseWait"/> (a primary-key join, a few ms per thousand).
+    /// </summary>
+    public const int MaxBatch = 5_000;
+
     private readonly Lock _gate = new();
-    private readonly ConcurrentDictionary<Guid, Lazy<Task<ClockAnswer>>> _loading = new();
+    // The ids being read or waiting for the next read, and those waiting; under _batchGate.
+    private readonly Lock _batchGate = new();
+    private readonly Dictionary<Guid, TaskCompletionSource<ClockAnswer>> _loading = [];
+    private readonly List<Guid> _queued = [];
+    private bool _batchRunning;
+    private CancellationTokenSource? _batchCancel;
     private volatile ConcurrentDictionary<Guid, ClockEntry>? _entries;
     private int _count;
     private long _version;
@@ -79,7 +97,8 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
     }
 
     /// <summary>
-    /// A fresh read from the database, shared by the lookups of one id that arrive while it runs. While the listener
+    /// A fresh read from the database, shared by the lookups of one id that arrive while it runs, and batched with the
+    /// other ids missed meanwhile (README.md, "Connect storms"). While the listener
     /// does not vouch, refused at once for <see cref="DatabaseWait"/> after a read failed: on a silent path every
     /// request would otherwise wait out the bound only to be refused too.
     /// </summary>
@@ -87,11 +106,10 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
     {
         if (!IsTrusted && clock.ElapsedSince(Volatile.Read(ref _readFailedAt)) < DatabaseWait)
             throw new ClockUnavailableException(new TimeoutException("a read from the database failed a moment ago"));
-        var load = _loading.GetOrAdd(sessionId, id => new Lazy<Task<ClockAnswer>>(() => LoadOneAsync(id)));
         try
         {
             // Given up at the bound even while the driver is still unwinding a read on a silent path.
-            return await load.Value.WaitAsync(DatabaseWait);
+            return await Enqueue(sessionId).WaitAsync(IsTrusted ? StormWait : DatabaseWait);
         }
         catch (Exception e) when (e is TimeoutException or ClockUnavailableException)
         {
@@ -100,22 +118,82 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
         }
     }
 
-    private async Task<ClockAnswer> LoadOneAsync(Guid sessionId)
+    /// <summary>The answer for <paramref name="sessionId"/> from the next batched read, or from the one already coming for it.</summary>
+    private Task<ClockAnswer> Enqueue(Guid sessionId)
     {
-        // The same bound for the read itself, so that a silent path does not pile up reads behind the answered requests.
-        using var bounded = new CancellationTokenSource(DatabaseWait);
-        try
+        lock (_batchGate)
         {
-            await using var connection = await database.OpenConnectionAsync(bounded.Token);
-            return (await LoadAsync(connection, [sessionId], bounded.Token)).Single();
+            if (_loading.TryGetValue(sessionId, out var loading)) return loading.Task;
+            // Continuations off the loader, so that one batch's thousands of answers do not run on its thread in turn.
+            loading = new TaskCompletionSource<ClockAnswer>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _loading[sessionId] = loading;
+            _queued.Add(sessionId);
+            if (!_batchRunning)
+            {
+                _batchRunning = true;
+                _ = Task.Run(LoadBatchesAsync);
+            }
+            return loading.Task;
         }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException or SocketException or IOException or OperationCanceledException)
+    }
+
+    /// <summary>
+    /// One read at a time, each of every id queued meanwhile (at most <see cref="MaxBatch"/>), until none is left: a
+    /// storm of misses holds one pooled connection rather than one each, which the pool could not give within the bound.
+    /// </summary>
+    private async Task LoadBatchesAsync()
+    {
+        while (true)
         {
-            throw new ClockUnavailableException(e);
-        }
-        finally
-        {
-            _loading.TryRemove(sessionId, out _);
+            Guid[] batch;
+            TaskCompletionSource<ClockAnswer>[] waiting;
+            // The same bound for the read itself, so that a silent path does not pile up reads behind the answered requests.
+            using var bounded = new CancellationTokenSource(IsTrusted ? StormWait : DatabaseWait);
+            lock (_batchGate)
+            {
+                if (_queued.Count == 0)
+                {
+                    _batchRunning = false;
+                    _batchCancel = null;
+                    return;
+                }
+                var take = Math.Min(_queued.Count, MaxBatch);
+                batch = [.. _queued.GetRange(0, take)];
+                _queued.RemoveRange(0, take);
+                waiting = [.. batch.Select(id => _loading[id])];
+                _batchCancel = bounded;
+            }
+            metrics.CacheLoad(batch.Length);
+            Exception? failed = null;
+            List<ClockAnswer> answers = [];
+            try
+            {
+                await using var connection = await database.OpenConnectionAsync(bounded.Token);
+                answers = await LoadAsync(connection, batch, bounded.Token);
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or SocketException or IOException or OperationCanceledException)
+            {
+                failed = new ClockUnavailableException(e);
+            }
+            catch (Exception e)
+            {
+                // Not the database's absence (an unreadable row, say): its waiters fail with it rather than hang.
+                failed = e;
+            }
+            var byId = answers.ToDictionary(a => a.Entry.SessionId);
+            lock (_batchGate)
+            {
+                _batchCancel = null;
+                // Unless FailLoads has already let go of it (and the id is perhaps queued again, for a new read).
+                for (var i = 0; i < batch.Length; i++)
+                    if (_loading.TryGetValue(batch[i], out var held) && held == waiting[i]) _loading.Remove(batch[i]);
+            }
+            for (var i = 0; i < batch.Length; i++)
+            {
+                // Try: a waiter may have been failed by Distrust meanwhile.
+                if (failed is null && byId.TryGetValue(batch[i], out var answer)) waiting[i].TrySetResult(answer);
+                else waiting[i].TrySetException(failed ?? new InvalidOperationException($"the load of {batch.Length} sessions did not answer {batch[i]}"));
+            }
         }
     }
 
@@ -222,8 +300,38 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
             _entries = null;
             _count = 0;
         }
+        FailLoads();
         database.Clear();
         streams.Unavailable();
+    }
+
+    /// <summary>
+    /// The reads that waited on the vouching (<see cref="StormWait"/>) end now: every waiter, of the read in flight and
+    /// of the queue, is refused at once (the driver may take a while to unwind a read on a silent path), so that its
+    /// request can be retried elsewhere; the read in flight is cancelled.
+    /// </summary>
+    private void FailLoads()
+    {
+        List<TaskCompletionSource<ClockAnswer>> waiting;
+        CancellationTokenSource? inFlight;
+        lock (_batchGate)
+        {
+            inFlight = _batchCancel;
+            waiting = [.. _loading.Values];
+            _loading.Clear();
+            _queued.Clear();
+        }
+        var unavailable = new ClockUnavailableException(new TimeoutException("the clock listener stopped vouching"));
+        foreach (var waiter in waiting) waiter.TrySetException(unavailable);
+        try
+        {
+            // Not here: Npgsql's callback sends a cancel request and waits for it, which must not hold up the watchdog.
+            _ = inFlight?.CancelAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            // That read had just ended.
+        }
     }
 
     /// <summary>True once the map was dropped (a silence the watchdog noticed): the listener must rebuild it.</summary>

@@ -17,6 +17,11 @@ public sealed class ClockMetrics(IMeterFactory meters)
 
     public void StreamClosed() => _streamSubscribers.Add(-1);
 
+    private readonly Counter<long> _streamsRefused = meters.Create(MeterName).CreateCounter<long>(
+        "roomreconciler_clock_streams_refused_total", unit: null, description: "Clock streams refused with 429 by a stream limit.", tags: Hosting.MetricsExport.Labels("limit"));
+
+    public void StreamRefused(ClockStreamLimit limit) => _streamsRefused.Add(1, new KeyValuePair<string, object?>("limit", limit == ClockStreamLimit.Token ? "token" : "global"));
+
     private readonly Counter<long> _requests = meters.Create(MeterName).CreateCounter<long>(
         "roomreconciler_clock_requests_total", unit: null, description: "Clock API requests answered.", tags: Hosting.MetricsExport.Labels("endpoint", "status"));
 
@@ -34,6 +39,19 @@ public sealed class ClockMetrics(IMeterFactory meters)
         "roomreconciler_clock_listener_connects_total", description: "Times the clock change listener (re)connected.");
 
     public void ListenerConnecting() => _listenerConnects.Add(1);
+
+    private readonly Counter<long> _cacheLoads = meters.Create(MeterName).CreateCounter<long>(
+        "roomreconciler_clock_cache_loads_total", description: "Reads of sessions the cache could not answer: one query each, batched.");
+
+    private readonly Counter<long> _cacheLoadedSessions = meters.Create(MeterName).CreateCounter<long>(
+        "roomreconciler_clock_cache_loaded_sessions_total", description: "Sessions read by those queries.");
+
+    /// <summary>One query reading <paramref name="sessions"/> ids that the cache missed.</summary>
+    public void CacheLoad(int sessions)
+    {
+        _cacheLoads.Add(1);
+        _cacheLoadedSessions.Add(sessions);
+    }
 
     private readonly Gauge<long> _cacheEntries = meters.Create(MeterName).CreateGauge<long>(
         "roomreconciler_clock_cache_entries", description: "Sessions (and known-unknown ids) held in the snapshot cache.");

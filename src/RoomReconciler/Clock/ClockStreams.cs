@@ -15,18 +15,24 @@ public sealed class ClockStreams : IDisposable
     private readonly ITimer _heartbeat;
 
     private readonly ClockMetrics _metrics;
+    private readonly ClockStreamLimits _limits;
 
-    public ClockStreams(IOptions<ClockApiOptions> options, TimeProvider time, ClockMetrics metrics)
+    public ClockStreams(IOptions<ClockApiOptions> options, TimeProvider time, ClockMetrics metrics, ClockStreamLimits limits)
     {
         _metrics = metrics;
+        _limits = limits;
         var every = options.Value.StreamHeartbeat;
         // One timer for every stream rather than one per subscriber.
         _heartbeat = time.CreateTimer(_ => RingHeartbeats(), null, every, every);
     }
 
-    public ClockSubscriber Subscribe(Guid sessionId)
+    /// <summary>A new subscriber, or null when a stream limit refuses it (<paramref name="refused"/> says which).</summary>
+    /// <param name="token">the join token it was admitted with, counted by <see cref="ClockStreamLimits"/></param>
+    public ClockSubscriber? TrySubscribe(Guid sessionId, string? token, out ClockStreamLimit refused)
     {
-        var subscriber = new ClockSubscriber(sessionId);
+        var key = ClockStreamLimits.KeyOf(token);
+        if (!_limits.TryAcquire(key, out refused)) return null;
+        var subscriber = new ClockSubscriber(sessionId, key);
         // Under the lock, so that an empty set being removed by Unsubscribe is never the one joined.
         lock (_gate) _bySession.GetOrAdd(sessionId, _ => new()).TryAdd(subscriber, 0);
         _metrics.StreamOpened();
@@ -40,6 +46,7 @@ public sealed class ClockStreams : IDisposable
             if (!_bySession.TryGetValue(subscriber.SessionId, out var set) || !set.TryRemove(subscriber, out _)) return;
             if (set.IsEmpty) _bySession.TryRemove(subscriber.SessionId, out _);
         }
+        _limits.Release(subscriber.TokenKey);
         _metrics.StreamClosed();
     }
 

@@ -3,7 +3,8 @@ using System.Threading.Channels;
 namespace RoomReconciler.Clock;
 
 /// <summary>One stream's mailbox: the newest entry offered (by version) and a doorbell that holds at most one ring.</summary>
-public sealed class ClockSubscriber(Guid sessionId)
+/// <param name="tokenKey">what <see cref="ClockStreamLimits"/> counts the stream under</param>
+public sealed class ClockSubscriber(Guid sessionId, string? tokenKey = null)
 {
     private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
@@ -12,6 +13,8 @@ public sealed class ClockSubscriber(Guid sessionId)
     private volatile bool _unavailable;
 
     public Guid SessionId { get; } = sessionId;
+
+    public string? TokenKey { get; } = tokenKey;
 
     public ClockEntry? Latest => Volatile.Read(ref _latest);
 

@@ -38,6 +38,8 @@ public static class Cli
           Reconciler:CountedKinds      participant kinds that keep a clock running (default ["STANDARD"])
           ClockApi:RequireToken        /clock needs a LiveKit join token for the session's room (default true)
           ClockApi:StreamHeartbeat     comment heartbeat on clock streams (default 00:00:15)
+          ClockApi:MaxStreamsPerToken  open clock streams one join token may hold; past it 429 (default 4)
+          ClockApi:MaxStreams          open clock streams in all; past it 429 (default: what the memory limit holds, 1000-50000)
           Events:Endpoints:N:Url       where clock transitions are POSTed as Standard Webhooks (default none: no events)
           Events:Endpoints:N:Secret    its whsec_ secret(s), space-separated to rotate
           Events:RetrySchedule         delays between attempts (default 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, 1 d, 1 d)

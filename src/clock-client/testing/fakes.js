@@ -29,7 +29,7 @@ export function createFakeEnv() {
     // GET /clock answers: null → 200 snapshot; a number → that status; 'network' → fetch rejects;
     // 'hang' → no answer until the request is aborted.
     clockFailure: null,
-    // The Retry-After header of a 503 (the daemon's: 1 s); null sends none.
+    // The Retry-After header of a 503 (the daemon's: 1 s) or a 429 (the daemon's: 5 s); null sends none.
     retryAfter: '1',
     // GET /clock/stream answers, same meaning; consumed in order, then streamFailure.
     streamFailures: [],
@@ -87,7 +87,7 @@ export function createFakeEnv() {
     }
     if (typeof failure === 'number') {
       const headers = { 'content-type': 'application/json' };
-      if (failure === 503 && env.retryAfter !== null) headers['retry-after'] = env.retryAfter;
+      if ((failure === 503 || failure === 429) && env.retryAfter !== null) headers['retry-after'] = env.retryAfter;
       return new Response(JSON.stringify({ error: 'nope' }), { status: failure, headers });
     }
     return isStream ? openStream(init.signal) : answerClock();

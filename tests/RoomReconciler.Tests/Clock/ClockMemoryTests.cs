@@ -50,6 +50,13 @@ public sealed class ClockMemoryTests
         Assert.That(clock.TryGetNow(out _), Is.False);
     }
 
+    [TestCase(384L << 20, 7_168)] // the daemon container's limit in deploy/kubernetes
+    [TestCase(256L << 20, 3_072)]
+    [TestCase(64L << 20, ClockStreamLimits.MinDefault)]
+    [TestCase(24L << 30, ClockStreamLimits.MaxDefault)]
+    public void DefaultMaxStreams_IsWhatTheMemoryHoldsBesideTheIdleProcess(long availableBytes, int expected) =>
+        Assert.That(ClockStreamLimits.DefaultMaxStreams(availableBytes), Is.EqualTo(expected));
+
     [Test]
     public void Subscriber_KeepsOnlyTheNewestEntry_WhateverOrderTheyArriveIn()
     {

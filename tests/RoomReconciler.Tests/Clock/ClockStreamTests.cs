@@ -19,7 +19,8 @@ public sealed class ClockStreamTests
     public async Task StartAsync()
     {
         _db = await ClockDatabase.CreateAsync();
-        _host = await ClockHost.StartAsync(_db.ConnectionString, "--ClockApi:StreamHeartbeat=00:00:00.300");
+        // ManySubscribers opens 30 streams per session, most with the same token.
+        _host = await ClockHost.StartAsync(_db.ConnectionString, "--ClockApi:StreamHeartbeat=00:00:00.300", "--ClockApi:MaxStreamsPerToken=1000");
     }
 
     [OneTimeTearDown]

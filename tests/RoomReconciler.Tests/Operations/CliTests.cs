@@ -48,6 +48,16 @@ public sealed class CliTests
         Assert.That(run.Output, Does.Not.Contain("listening"));
     }
 
+    [TestCase("ClockApi:MaxStreamsPerToken", "0")]
+    [TestCase("ClockApi:MaxStreams", "-1")]
+    public async Task AStreamLimitBelowOne_IsRefusedAtStartNamingIt(string key, string value)
+    {
+        await using var run = await DaemonCommand.RunAsync(["run", .. Configuration(DaemonCommand.FreePort()), $"--{key}={value}"]);
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.Output);
+        Assert.That(run.Output, Does.Contain($"{key} must be at least 1 (got {value})"));
+        Assert.That(run.Output, Does.Not.Contain("listening"));
+    }
+
     [Test]
     public async Task AnUnknownKeyFromTheEnvironment_IsRefusedToo()
     {
