@@ -82,15 +82,24 @@ public sealed class ClockStreamTests
         var session = await _db.NewSessionAsync();
         using var stream = await _host.SubscribeAsync(session);
         var first = Clock(await stream.NextAsync(Wait));
-        var next = await stream.NextAsync(Wait, comments: true);
-        // The session's own INSERT notifies; a stream opened before the listener has passed that notification on
-        // may get the same clock once more. That is allowed; a changed clock is not.
+        var next = await AfterRepeatsAsync(stream, first, comments: true);
+        Assert.That(next?.Data, Is.EqualTo(": heartbeat"));
+    }
+
+    /// <summary>
+    /// The next message that is not the same clock again. The session's own INSERT notifies, and a stream opened
+    /// before the listener has passed that notification on may get the same clock once more: allowed, where a
+    /// changed clock is not.
+    /// </summary>
+    private static async Task<(string Event, string Data)?> AfterRepeatsAsync(SseReader stream, JsonElement first, bool comments = false)
+    {
+        var next = await stream.NextAsync(Wait, comments);
         while (next is { Event: "clock" } again)
         {
             Assert.That(StateOf(JsonDocument.Parse(again.Data).RootElement), Is.EqualTo(StateOf(first)), "nothing changed, so nothing new is told");
-            next = await stream.NextAsync(Wait, comments: true);
+            next = await stream.NextAsync(Wait, comments);
         }
-        Assert.That(next?.Data, Is.EqualTo(": heartbeat"));
+        return next;
     }
 
     private static string StateOf(JsonElement clock) =>
@@ -113,13 +122,13 @@ public sealed class ClockStreamTests
     {
         var session = await _db.NewSessionAsync();
         using var stream = await _host.SubscribeAsync(session);
-        Clock(await stream.NextAsync(Wait));
+        var first = Clock(await stream.NextAsync(Wait));
         await using (var delete = _db.DataSource.CreateCommand("DELETE FROM sessions WHERE id = $1"))
         {
             delete.Parameters.AddWithValue(session);
             await delete.ExecuteNonQueryAsync();
         }
-        Assert.That(await stream.NextAsync(Wait), Is.Null);
+        Assert.That(await AfterRepeatsAsync(stream, first), Is.Null);
     }
 
     [Test]
@@ -141,8 +150,9 @@ public sealed class ClockStreamTests
 
             var during = await BackendsAsync();
             Assert.That(during.Listeners, Is.EqualTo(1));
+            // What the host had open before the streams (the listener, the warm-up's pooled connection, a readiness
+            // check or a Quartz check-in caught in flight) is its own business; 300 streams add nothing to it.
             Assert.That(during.All, Is.LessThanOrEqualTo(before.All), "subscribers opened database connections");
-            Assert.That(during.All, Is.LessThanOrEqualTo(2), "the listener, and at most one pooled connection from the warm-up");
         }
         finally
         {
