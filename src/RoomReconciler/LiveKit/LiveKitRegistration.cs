@@ -39,7 +39,8 @@ public static class LiveKitRegistration
             // HttpClient's per-request Information lines would repeat every poll; the metrics count calls instead.
             .RemoveAllLoggers()
             .AddStandardResilienceHandler()
-            .Configure((resilience, provider) => provider.GetRequiredService<RoomServiceBudget>().ApplyTo(resilience));
+            .Configure((resilience, provider) =>
+                provider.GetRequiredService<RoomServiceBudget>().ApplyTo(resilience, provider.GetRequiredService<RequestBudget>()));
         // Polly logs every retried attempt as a warning with a stack trace; the caller already logs the one
         // LiveKitException a failed call ends in, so this client's attempts and retries are only Debug.
         services.Configure<TelemetryOptions>(telemetry =>

@@ -86,13 +86,20 @@ public sealed class RequestBudget(IOptions<LiveKitOptions> options, LiveKitMetri
         }
     }
 
-    /// <summary>Up to <paramref name="wanted"/> calls at once, as many as the window has room for at this priority; never waits.</summary>
-    public async ValueTask<int> TakeUpToAsync(RequestPriority priority, int wanted, CancellationToken ct)
+    /// <summary>
+    /// Up to <paramref name="wanted"/> calls at once, as many as the window has room for at this priority; never waits.
+    /// A batch that repeats (the verification sweep, once a poll) passes its interval as <paramref name="every"/>: it
+    /// then takes at most its priority's share of the window pro rata, and so spends evenly across the window. Unpaced,
+    /// the sweep filled its share in the first ticks after a start, and the calls that matter more then found the
+    /// window full until those grants expired: a changed listing waited a poll.
+    /// </summary>
+    public async ValueTask<int> TakeUpToAsync(RequestPriority priority, int wanted, CancellationToken ct, TimeSpan? every = null)
     {
         if (wanted <= 0) return 0;
         if (Unlimited) return wanted;
+        var asked = every is { } interval ? Math.Min(wanted, Paced(priority, interval)) : wanted;
         int granted;
-        try { (granted, _) = await TakeAsync(wanted, Ceiling(priority), ct); }
+        try { (granted, _) = await TakeAsync(asked, Ceiling(priority), ct); }
         catch (NpgsqlException e)
         {
             // A batch is never made unbudgeted: its looks wait for a later tick.
@@ -102,6 +109,14 @@ public sealed class RequestBudget(IOptions<LiveKitOptions> options, LiveKitMetri
         if (granted < wanted) metrics.BudgetDeferred(priority, wanted - granted);
         return granted;
     }
+
+    /// <summary>One retried attempt of a call at this priority, if the window has room for it now; never waits.</summary>
+    public async ValueTask<bool> TakeRetryAsync(RequestPriority priority, CancellationToken ct) =>
+        Unlimited || await TakeUpToAsync(priority, 1, ct) == 1;
+
+    /// <summary>A batch's share of the window when it is taken once every <paramref name="every"/>: the priority's ceiling, pro rata.</summary>
+    public int Paced(RequestPriority priority, TimeSpan every) =>
+        Unlimited ? int.MaxValue : (int)Math.Ceiling(Ceiling(priority) * Math.Min(1, every / Window));
 
     /// <summary>LiveKit answered 429: every replica holds off for Retry-After (or a second), and this one slows down.</summary>
     public async ValueTask ThrottledAsync(TimeSpan? retryAfter, CancellationToken ct)

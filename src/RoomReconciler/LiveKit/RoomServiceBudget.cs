@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Http.Resilience;
+using Polly;
 
 namespace RoomReconciler.LiveKit;
 
@@ -39,7 +40,8 @@ public sealed record RoomServiceBudget(
             BreakDuration: Max(pollInterval / 2, MinBreakerDuration));
     }
 
-    public void ApplyTo(HttpStandardResilienceOptions options)
+    /// <param name="requests">the request budget, which every retried attempt spends from as the first attempt did</param>
+    public void ApplyTo(HttpStandardResilienceOptions options, RequestBudget requests)
     {
         options.TotalRequestTimeout.Timeout = Total;
         options.AttemptTimeout.Timeout = Attempt;
@@ -53,7 +55,11 @@ public sealed record RoomServiceBudget(
         options.CircuitBreaker.MinimumThroughput = 10;
         // An answer is not an outage: retrying a 429 at once is the retry storm LiveKit is asking us to stop, and a closed
         // room's psrpc `unavailable` is the room's state. Neither is retried, neither counts toward opening the breaker.
-        options.Retry.ShouldHandle = args => ValueTask.FromResult(IsOutage(args.Outcome));
+        // A retry is a call like any other: it spends from the request budget at its call's priority, and when the window
+        // has no room for it the call ends with the outage it met rather than wait (the next poll looks again).
+        // Polly asks after the last attempt too, so only an attempt that will be made is spent.
+        options.Retry.ShouldHandle = async args => IsOutage(args.Outcome) && args.AttemptNumber < Retries
+            && await requests.TakeRetryAsync(RoomServiceClient.PriorityOf(args.Context.GetRequestMessage()), args.Context.CancellationToken);
         options.CircuitBreaker.ShouldHandle = args => ValueTask.FromResult(IsOutage(args.Outcome));
     }
 

@@ -22,6 +22,14 @@ public sealed class RoomServiceClient(HttpClient http, ServerTokens tokens, Live
 
     private static readonly MediaTypeHeaderValue Json = new("application/json");
 
+    /// <summary>The call's priority, carried on its request so that a retried attempt spends from the budget as the first did.</summary>
+    private static readonly HttpRequestOptionsKey<RequestPriority> Priority = new("RoomReconciler.RequestPriority");
+
+    /// <summary>The priority a call's retried attempt spends at: its own, or for a look paid in a batch, the sweep's.</summary>
+    public static RequestPriority PriorityOf(HttpRequestMessage? request) =>
+        request is not null && request.Options.TryGetValue(Priority, out var priority) && priority != RequestPriority.Prepaid
+            ? priority : RequestPriority.Verification;
+
     /// <summary>The rooms named, or every room when <paramref name="names"/> is null or empty. Unknown names are simply absent.</summary>
     /// <param name="priority">what the call is for, which decides how it spends the request budget (<see cref="RequestBudget"/>)</param>
     public async Task<IReadOnlyList<Room>> ListRooms(IReadOnlyCollection<string>? names, CancellationToken ct, RequestPriority priority = RequestPriority.Listing)
@@ -78,6 +86,7 @@ public sealed class RoomServiceClient(HttpClient http, ServerTokens tokens, Live
             },
             Headers = { Authorization = new AuthenticationHeaderValue("Bearer", token), Accept = { new MediaTypeWithQualityHeaderValue("application/json") } },
         };
+        message.Options.Set(Priority, priority);
         var outcome = "ok";
         try
         {

@@ -75,13 +75,13 @@ public sealed class ClockReconciler(
             if (cached.Decision.Actions.Count > 0) looks.Add((i, RequestPriority.GraceDeadline));
             else pending[i] = cached;
         }
-        var changedLooks = await liveKit.AffordAsync(RequestPriority.Listing, changed.Count, ct);
+        var changedLooks = await liveKit.AffordAsync(RequestPriority.Listing, changed.Count, every: null, ct);
         looks.AddRange(changed.OrderBy(i => sessions[i].Session.ObservedAt ?? DateTimeOffset.MinValue).Take(changedLooks).Select(i => (i, RequestPriority.Prepaid)));
         if (changedLooks < changed.Count)
             log.LogInformation("LiveKit request budget: looked at {Looked} of {Changed} rooms whose listing changed; the rest wait for the next ticks",
                 changedLooks, changed.Count);
         var verify = ToVerify(sessions, pending, listedCount);
-        var verified = await liveKit.AffordAsync(RequestPriority.Verification, verify.Count, ct);
+        var verified = await liveKit.AffordAsync(RequestPriority.Verification, verify.Count, settings.PollInterval, ct);
         foreach (var i in verify.Take(verified))
         {
             looks.Add((i, RequestPriority.Prepaid));

@@ -11,7 +11,8 @@ public sealed class LiveKitRooms(RoomServiceClient client, RequestBudget budget)
     public async Task<IReadOnlyList<ObservedParticipant>> ListParticipantsAsync(string room, RequestPriority priority, CancellationToken ct) =>
         (await client.ListParticipants(room, ct, priority)).Select(Observe).ToList();
 
-    public ValueTask<int> AffordAsync(RequestPriority priority, int wanted, CancellationToken ct) => budget.TakeUpToAsync(priority, wanted, ct);
+    public ValueTask<int> AffordAsync(RequestPriority priority, int wanted, TimeSpan? every, CancellationToken ct) =>
+        budget.TakeUpToAsync(priority, wanted, ct, every);
 
     public static ObservedParticipant Observe(ParticipantInfo p) => new(
         p.Identity,

@@ -32,6 +32,11 @@ public static class ReconcilerRegistration
                 .WithSimpleSchedule(s => s.WithInterval(options.PollInterval).RepeatForever()
                     .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NowWithRemainingCount)));
         });
+        // A replica that starts declares the trigger again, replacing the stored one. Quartz fires an acquired trigger
+        // whenever its row is in the acquired state, whoever acquired it, so a replacement made while another replica
+        // held the next firing left two cadences, one per replica, each firing when the other had acquired: two ticks a
+        // poll interval for as long as both ran. Taking over the replaced trigger's last firing keeps the one cadence.
+        services.Configure<QuartzOptions>(o => o.Scheduling.ScheduleTriggerRelativeToReplacedTrigger = true);
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
         return services;
     }

@@ -78,8 +78,8 @@ public sealed class BrownfieldTests
             .ReturnsAsync(new[] { "customer", "mechanic" }.Select(p =>
                 new ObservedParticipant(p, ParticipantCategory.Standard, Hidden: false, Active: true, DateTimeOffset.UtcNow.AddMinutes(-10))).ToList());
         // No request budget here: every look the tick asks for is affordable.
-        liveKit.Setup(l => l.AffordAsync(It.IsAny<RequestPriority>(), It.IsAny<int>(), It.IsAny<CancellationToken>()))
-            .Returns((RequestPriority _, int wanted, CancellationToken _) => ValueTask.FromResult(wanted));
+        liveKit.Setup(l => l.AffordAsync(It.IsAny<RequestPriority>(), It.IsAny<int>(), It.IsAny<TimeSpan?>(), It.IsAny<CancellationToken>()))
+            .Returns((RequestPriority _, int wanted, TimeSpan? _, CancellationToken _) => ValueTask.FromResult(wanted));
         var reconciler = new ClockReconciler(new SessionStore(db.DataSource), liveKit.Object, monitor,
             NullLogger<ClockReconciler>.Instance);
 

@@ -56,6 +56,18 @@ public sealed class RequestBudgetTests
     }
 
     [Test]
+    public async Task ASweepTakenEveryTick_SpendsItsSharePaced_LeavingTheWindowForChangedListings()
+    {
+        // A 60 s window, a tick every 10 s: the sweep's 75 a window comes as ⌈75 / 6⌉ = 13 a tick, not 75 at once.
+        var budget = Replica(_db.DataSource);
+        var every = TimeSpan.FromSeconds(10);
+        Assert.That(await budget.TakeUpToAsync(RequestPriority.Verification, 1000, CancellationToken.None, every), Is.EqualTo(13));
+        Assert.That(await budget.TakeUpToAsync(RequestPriority.Verification, 5, CancellationToken.None, every), Is.EqualTo(5), "fewer wanted, fewer taken");
+        Assert.That(await budget.TakeUpToAsync(RequestPriority.Listing, 1000, CancellationToken.None), Is.EqualTo(72), "changed listings find the rest of their 90%");
+        Assert.That(budget.Paced(RequestPriority.Verification, TimeSpan.FromMinutes(5)), Is.EqualTo(75), "never more than the share itself");
+    }
+
+    [Test]
     public async Task ASpentWindow_FreesAsItSlides_AndAWaitingCallGoesThen()
     {
         var window = TimeSpan.FromMilliseconds(600);

@@ -32,7 +32,7 @@ public sealed class RoomServiceClientTests
         await _fake.DisposeAsync();
     }
 
-    private static ServiceProvider Services(string url, TimeProvider? time = null)
+    private static ServiceProvider Services(string url, TimeProvider? time = null, ClockDatabase? budgetDatabase = null, int perMinute = 0)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -40,9 +40,11 @@ public sealed class RoomServiceClientTests
             ["LiveKit:ApiKey"] = TestTokens.ApiKey,
             ["LiveKit:ApiSecret"] = TestTokens.Secret,
             ["Reconciler:PollInterval"] = PollInterval.ToString(),
+            ["LiveKit:RequestsPerMinute"] = perMinute.ToString(),
         }).Build();
         var services = new ServiceCollection().AddLogging();
         if (time is not null) services.AddSingleton(time);
+        if (budgetDatabase is not null) services.AddSingleton(budgetDatabase.DataSource);
         return services.AddLiveKit(configuration).BuildServiceProvider();
     }
 
@@ -285,6 +287,24 @@ public sealed class RoomServiceClientTests
         Assert.That((e.Kind, e.TwirpCode, e.HttpStatus), Is.EqualTo((kind, code, (int?)status)));
         Assert.That(e.Message, Does.Contain("permissions denied"));
         Assert.That(Requests, Has.Length.EqualTo(attempts));
+    }
+
+    [TestCase(0, 3, 3, TestName = "RetriedAttempts_SpendFromTheRequestBudget(room for all three)")]
+    [TestCase(8, 1, 9, TestName = "RetriedAttempts_SpendFromTheRequestBudget(room for the first only)")]
+    public async Task RetriedAttempts_SpendFromTheRequestBudget(int spentBefore, int attempts, int spentAfter)
+    {
+        // 10 a minute: ListRooms (Listing priority) may bring the window to 9. An outage is retried twice while the
+        // window has room, each attempt spent; with none left the call ends after its first attempt.
+        await using var db = await ClockDatabase.CreateAsync();
+        await using var services = Services(_fake.Url.ToString(), budgetDatabase: db, perMinute: 10);
+        if (spentBefore > 0) await services.GetRequiredService<RequestBudget>().TakeUpToAsync(RequestPriority.GraceDeadline, spentBefore, CancellationToken.None);
+        _fake.Respond = FakeLiveKit.TwirpError(500, "internal", "node is restarting");
+
+        var e = Assert.ThrowsAsync<LiveKitException>(() => services.GetRequiredService<RoomServiceClient>().ListRooms(null, CancellationToken.None));
+        Assert.That(e!.Kind, Is.EqualTo(LiveKitErrorKind.Internal), "the outage it met, not a budget error");
+        Assert.That(Requests, Has.Length.EqualTo(attempts));
+        await using var spent = db.DataSource.CreateCommand("SELECT coalesce(sum(calls), 0)::int FROM roomreconciler.livekit_requests");
+        Assert.That(await spent.ExecuteScalarAsync(), Is.EqualTo(spentAfter), "every attempt made was spent, and no other");
     }
 
     [Test]

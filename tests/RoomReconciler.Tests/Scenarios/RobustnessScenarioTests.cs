@@ -124,6 +124,24 @@ public sealed class RobustnessScenarioTests
     }
 
     [Test]
+    public async Task ASecondReplicaStarting_LeavesOnePollAPollInterval()
+    {
+        // A replica that starts declares the poll's trigger again. Replacing it outright while the first replica held
+        // its next firing left two cadences, one per replica: two ticks a poll interval, twice the ListRooms and
+        // verification calls, for as long as both ran. The second starts within a few seconds, mid-interval.
+        var poll = TimeSpan.FromSeconds(5);
+        _host = await ScenarioHost.CreateAsync(poll: poll);
+        await _host.StartDaemonProcessAsync();
+        await _host.StartDaemonProcessAsync();
+        await Task.Delay(poll);
+        var before = _host.LiveKit.Calls["ListRooms"];
+        const int Polls = 6;
+        await Task.Delay(poll * Polls);
+
+        Assert.That(_host.LiveKit.Calls["ListRooms"] - before, Is.InRange(Polls - 1, Polls + 1), "one tick a poll interval, for both replicas together");
+    }
+
+    [Test]
     public async Task WebhooksAlone_TransitionsLandWithinASecond()
     {
         _host = await ScenarioHost.CreateAsync(poll: TimeSpan.FromMinutes(10)); // the first tick runs at start, then none
