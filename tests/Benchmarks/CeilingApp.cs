@@ -26,6 +26,8 @@ public static class CeilingApp
         var bySession = new ConcurrentDictionary<Guid, ConcurrentDictionary<Channel<byte[]>, byte>>();
         var hello = "event: clock\ndata: {}\n\n"u8.ToArray();
 
+        // The one figure the benchmark reads from both servers, in the daemon's family (Hosting/MetricsExport.cs).
+        app.MapGet("/metrics", () => $"dotnet_gc_allocated_bytes_total {GC.GetTotalAllocatedBytes()}\n");
         app.MapGet("/clock/{id:guid}/stream", async Task (Guid id, HttpContext http) =>
         {
             var mailbox = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });

@@ -8,8 +8,9 @@ namespace RoomReconciler.Benchmarks;
 /// <summary>
 /// The clients of the streams benchmark, in their own process (`stream-clients URL FILE`): FILE has one
 /// "session-id token" a line; two streams each, all opened at once on raw sockets. Prints the outcome, then holds the
-/// streams open until its standard input closes, noting for each later event the delay from its
-/// last_state_change_at; prints their p50 / p99 then.
+/// streams open until its standard input closes, noting when each later event arrived. Each line of input asks for
+/// the p50 / p99 of the events since the last one: "steady", each delay from the event's own last_state_change_at;
+/// "since T" (Unix ms), from T, a commit that changed many clocks at once.
 /// </summary>
 public static partial class StreamClients
 {
@@ -24,7 +25,7 @@ public static partial class StreamClients
         var refusedBy = new ConcurrentDictionary<string, int>();
         int opened = 0, failed = 0;
         var clock = Stopwatch.StartNew();
-        var delays = new ConcurrentQueue<double>();
+        var delays = new ConcurrentQueue<(DateTime Received, DateTime ChangedAt)>();
         var readers = new ConcurrentBag<Task>();
         await Task.WhenAll(lines.SelectMany(l => new[] { l, l }).Select(async line =>
         {
@@ -52,15 +53,20 @@ public static partial class StreamClients
         }));
         var refused = refusedBy.IsEmpty ? "0" : string.Join(" + ", refusedBy.Select(r => $"{r.Value} × {r.Key}"));
         Console.WriteLine($"opened {opened} refused {refused} failed {failed} in {clock.ElapsedMilliseconds} ms");
-        await Console.In.ReadToEndAsync();
+        while (await Console.In.ReadLineAsync() is { } request)
+        {
+            DateTime? since = request.StartsWith("since ") ? DateTime.UnixEpoch.AddMilliseconds(long.Parse(request[6..])) : null;
+            var sorted = new List<double>();
+            while (delays.TryDequeue(out var d)) sorted.Add((d.Received - (since ?? d.ChangedAt)).TotalMilliseconds);
+            sorted.Sort();
+            Console.WriteLine(sorted.Count == 0 ? "no changes delivered"
+                : $"p50 {sorted[sorted.Count / 2]:0} ms, p99 {sorted[(int)(sorted.Count * 0.99)]:0} ms of {sorted.Count} deliveries");
+        }
         foreach (var socket in sockets) socket.Dispose();
-        var sorted = delays.Order().ToArray();
-        Console.WriteLine(sorted.Length == 0 ? "no changes delivered"
-            : $"p50 {sorted[sorted.Length / 2]:0} ms, p99 {sorted[(int)(sorted.Length * 0.99)]:0} ms of {sorted.Length} deliveries");
     }
 
-    /// <summary>The delay of every event after the connect's, from the commit's last_state_change_at (ms, the database's clock, this machine's).</summary>
-    private static async Task ReadAsync(Socket socket, ConcurrentQueue<double> delays)
+    /// <summary>When every event after the connect's arrived, and its last_state_change_at (the database's clock, this machine's).</summary>
+    private static async Task ReadAsync(Socket socket, ConcurrentQueue<(DateTime Received, DateTime ChangedAt)> delays)
     {
         var buffer = new byte[4096];
         try
@@ -69,7 +75,7 @@ public static partial class StreamClients
             {
                 var now = DateTime.UtcNow;
                 foreach (System.Text.RegularExpressions.Match match in ChangedAt().Matches(Encoding.ASCII.GetString(buffer, 0, read)))
-                    delays.Enqueue((now - DateTime.Parse(match.Groups[1].Value, null, System.Globalization.DateTimeStyles.AdjustToUniversal)).TotalMilliseconds);
+                    delays.Enqueue((now, DateTime.Parse(match.Groups[1].Value, null, System.Globalization.DateTimeStyles.AdjustToUniversal)));
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)

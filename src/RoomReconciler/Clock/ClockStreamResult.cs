@@ -54,9 +54,12 @@ public sealed class ClockStreamResult(ClockSubscriber subscriber, ClockStreams s
 
     private async Task StreamAsync(HttpContext http, CancellationToken cancellationToken)
     {
+        // Registered once for the stream's life rather than with every wait: the end rings the doorbell.
+        await using var ending = cancellationToken.UnsafeRegister(static s => ((ClockSubscriber)s!).Wake(), subscriber);
         var sent = long.MinValue;
         while (true)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             // Only memory feeds a stream: once it is not vouched for, the client is told to look elsewhere.
             // (The estimate of the database's clock lasts longer than the vouching, so it is there while vouched.)
             if (subscriber.IsUnavailable || !clock.TryGetNow(out var now))
@@ -72,7 +75,7 @@ public sealed class ClockStreamResult(ClockSubscriber subscriber, ClockStreams s
                 subscriber.TakeHeartbeat(); // an event is as good as a heartbeat
             }
             else if (subscriber.TakeHeartbeat() && !await WriteAsync(http, cancellationToken, Heartbeat)) return;
-            await subscriber.WaitAsync(cancellationToken);
+            await subscriber.WaitAsync();
         }
     }
 

@@ -64,8 +64,8 @@ public sealed class ClockMemoryTests
         var state = new ClockState(subscriber.SessionId, null, null, false, 0, null);
         foreach (var version in new long[] { 5, 3, 9, 1, 7 }) subscriber.Offer(new ClockEntry(subscriber.SessionId, state, version));
         Assert.That(subscriber.Latest!.Version, Is.EqualTo(9));
-        Assert.That(subscriber.WaitAsync(CancellationToken.None).IsCompleted, Is.True, "rung");
-        Assert.That(subscriber.WaitAsync(CancellationToken.None).IsCompleted, Is.False, "rung once however many offers: no backlog");
+        Assert.That(subscriber.WaitAsync().IsCompleted, Is.True, "rung");
+        Assert.That(subscriber.WaitAsync().IsCompleted, Is.False, "rung once however many offers: no backlog");
     }
 
     [TestCase(false, null, 0L)]
