@@ -1,9 +1,11 @@
 # syntax=docker/dockerfile:1
-# Build stage: the .NET SDK restores and publishes the daemon from exactly what the COPY lines bring in: its project,
-# the migrations (db/migrations, shipped beside the binary) and the browser clock module it embeds. CI publishes
-# from a context holding only these (.ci/image-context.sh), so a missing COPY fails there, without a container engine.
+# Build stage: the .NET SDK restores and publishes the daemon from exactly what the COPY lines bring in: the build
+# settings and package versions all projects share, its project, the migrations (db/migrations, shipped beside the
+# binary) and the browser clock module it embeds. CI publishes from a context holding only these
+# (.ci/image-context.sh), so a missing COPY fails there, without a container engine.
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
+COPY Directory.Build.props Directory.Packages.props ./
 COPY src/RoomReconciler/RoomReconciler.csproj src/RoomReconciler/
 # ReadyToRun needs the crossgen pack, which restore fetches only when told (its -r sets RuntimeIdentifiers, not RuntimeIdentifier).
 RUN dotnet restore src/RoomReconciler/RoomReconciler.csproj -r linux-x64 -p:PublishReadyToRun=true

@@ -57,6 +57,8 @@ check() {
     failed=$((failed + 1)); status=1; echo "FAILED $name:"; tail -n 20 "$results/check-$name.log"
   fi
 }
+# The style of .editorconfig: whitespace, usings and the rules it marks :warning (restored already by the tests).
+check format dotnet format RoomReconciler.sln --verify-no-changes --no-restore
 require_python3
 require_systemd_analyze
 require_strace

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Npgsql;
-using RoomReconciler.Hosting;
 using RoomReconciler.Clock;
+using RoomReconciler.Hosting;
 
 namespace RoomReconciler.Events;
 

@@ -80,7 +80,9 @@ public sealed class Readiness(IOptions<PostgresOptions> postgres, TimeProvider t
     /// path healed can tell so (a check in progress is shared, not repeated).
     /// </summary>
     private string BoundedConnection => new NpgsqlConnectionStringBuilder(postgres.Value.Postgres!)
-        { Timeout = 2, CommandTimeout = 2, CancellationTimeout = -1 }.ConnectionString;
+    {
+        Timeout = 2, CommandTimeout = 2, CancellationTimeout = -1,
+    }.ConnectionString;
 
     // One query: reachable, and no script pending. Checksums are `check`'s and `migrate`'s business.
     private async Task<string?> ReadyAsync()

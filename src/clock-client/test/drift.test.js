@@ -22,7 +22,7 @@ async function resyncAfterServerJump(env, clock, driftMs) {
   await flush();
 }
 
-test('thresholds are the seed\'s: ignore < 0.1 s, ease 0.1–1.5 s, snap > 1.5 s', () => {
+test('drift thresholds: ignore < 0.1 s, ease 0.1–1.5 s, snap > 1.5 s', () => {
   assert.deepEqual([IGNORE_DRIFT_MS, SNAP_DRIFT_MS, EASE_MS], [100, 1500, 1000]);
 });
 

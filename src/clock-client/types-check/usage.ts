@@ -1,5 +1,5 @@
 // Compiled with `tsc --noEmit --strict` in CI (test.sh): the declarations in ../session-clock.d.ts serve a typed
-// client such as the seed's React component, and misuse fails to compile (the @ts-expect-error lines).
+// client such as the React `SessionTimer` of ../README.md, and misuse fails to compile (the @ts-expect-error lines).
 import {
   createSessionClock, createSseParser, deriveElapsedMs, formatElapsed, ClockError,
   EASE_MS, IGNORE_DRIFT_MS, SNAP_DRIFT_MS,

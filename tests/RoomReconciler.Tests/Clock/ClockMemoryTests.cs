@@ -1,5 +1,5 @@
-using RoomReconciler.Tests.Support;
 using RoomReconciler.Clock;
+using RoomReconciler.Tests.Support;
 
 namespace RoomReconciler.Tests.Clock;
 

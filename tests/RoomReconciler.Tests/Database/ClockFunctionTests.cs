@@ -86,7 +86,7 @@ public sealed class ClockFunctionTests
     }
 
     [Test]
-    public async Task SeedScenario2_PausesAt1m30AndResumesFrom1m30()
+    public async Task GracePeriodScenario_PausesAt1m30AndResumesFrom1m30()
     {
         // Customer leaves at 1:00 elapsed, 30 s grace → pause effective at 1:30; returns at 2:00 wall clock.
         var session = await _db.NewSessionAsync();

@@ -298,7 +298,9 @@ public sealed class SupabaseTests(Install install)
         using (var ready = await host.Client.GetAsync("/readyz"))
             Assert.That(ready.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.OK), await ready.Content.ReadAsStringAsync());
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/clock/{session}")
-            { Headers = { { "Authorization", "Bearer " + Clock.ClockHost.Token(session) } } };
+        {
+            Headers = { { "Authorization", "Bearer " + Clock.ClockHost.Token(session) } },
+        };
         using var answer = await host.Client.SendAsync(request);
         var clock = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement;
         Assert.That(clock.GetProperty("started_at").ValueKind, Is.EqualTo(JsonValueKind.String), "the clock the daemon started");

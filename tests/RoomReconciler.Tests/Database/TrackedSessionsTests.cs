@@ -45,7 +45,9 @@ public sealed class TrackedSessionsTests
         async Task<System.Text.Json.JsonElement> GetAsync()
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, $"/clock/{session}")
-                { Headers = { { "Authorization", "Bearer " + Clock.ClockHost.Token(session) } } };
+            {
+                Headers = { { "Authorization", "Bearer " + Clock.ClockHost.Token(session) } },
+            };
             using var answer = await host.Client.SendAsync(request);
             return System.Text.Json.JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.Clone();
         }

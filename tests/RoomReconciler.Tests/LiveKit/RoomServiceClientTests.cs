@@ -1,9 +1,9 @@
-using RoomReconciler.Tests.Support;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using RoomReconciler.LiveKit;
+using RoomReconciler.Tests.Support;
 
 namespace RoomReconciler.Tests.LiveKit;
 

@@ -1,5 +1,5 @@
-using RoomReconciler.Tests.Support;
 using RoomReconciler.LiveKit;
+using RoomReconciler.Tests.Support;
 
 namespace RoomReconciler.Tests.LiveKit;
 

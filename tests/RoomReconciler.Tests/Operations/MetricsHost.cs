@@ -1,6 +1,6 @@
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using System.Text.RegularExpressions;
 using RoomReconciler.Hosting;
 
 namespace RoomReconciler.Tests.Operations;

@@ -1,9 +1,9 @@
+using System.Collections.Concurrent;
+using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using System.Collections.Concurrent;
-using System.Text;
 
 namespace RoomReconciler.Tests.Operations;
 

@@ -1,7 +1,7 @@
 using RoomReconciler.Clock;
 using RoomReconciler.Reconciliation;
-using LK = RoomReconciler.LiveKit;
 using static RoomReconciler.Reconciliation.ClockTransition;
+using LK = RoomReconciler.LiveKit;
 
 namespace RoomReconciler.Tests.Reconciliation;
 

@@ -7,8 +7,8 @@ using static RoomReconciler.Tests.Scenarios.ScenarioHost;
 namespace RoomReconciler.Tests.Scenarios;
 
 /// <summary>
-/// LiveKit's real participant lifecycle (issue 12, docs/livekit.md §8), one scenario per finding, through the real
-/// daemon, the simulator and PostgreSQL, with the effective times asserted. Grace 3 s as in the seed scenarios.
+/// LiveKit's real participant lifecycle (docs/livekit.md §8), one scenario per finding, through the real
+/// daemon, the simulator and PostgreSQL, with the effective times asserted. Grace 3 s as in the acceptance scenarios.
 /// </summary>
 [NonParallelizable]
 public sealed class LifecycleScenarioTests

@@ -115,7 +115,9 @@ public sealed class RequestBudgetScenarioTests
         await using var batch = _host.Db.DataSource.CreateBatch();
         batch.BatchCommands.Add(new("INSERT INTO sessions (id) SELECT unnest($1)") { Parameters = { new() { Value = ids } } });
         batch.BatchCommands.Add(new("SELECT session_clock_start(id, 'test', now() - interval '10 minutes') FROM unnest($1) AS id")
-            { Parameters = { new() { Value = ids } } });
+        {
+            Parameters = { new() { Value = ids } },
+        });
         batch.BatchCommands.Add(new("""
             INSERT INTO roomreconciler.session_presence (session_id, participants, observed_at, source, room_sid, room_num_participants)
             SELECT id, '{customer,mechanic}', now() - (n * interval '1 minute' / $3), 'poll', sid, 2

@@ -4,7 +4,7 @@ using static RoomReconciler.Tests.Scenarios.ScenarioHost;
 
 namespace RoomReconciler.Tests.Scenarios;
 
-/// <summary>What the seed's matrix does not cover: who counts, outages, crashes, replicas, webhooks and polls alone.</summary>
+/// <summary>What the acceptance scenarios do not cover: who counts, outages, crashes, replicas, webhooks and polls alone.</summary>
 [NonParallelizable]
 public sealed class RobustnessScenarioTests
 {

@@ -1,5 +1,5 @@
-using RoomReconciler.Tests.Support;
 using NUnit.Framework;
+using RoomReconciler.Tests.Support;
 
 namespace RoomReconciler.Tests.Simulator;
 

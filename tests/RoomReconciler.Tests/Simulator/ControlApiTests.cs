@@ -1,9 +1,9 @@
-using RoomReconciler.Tests.Support;
 using System.Net.Http.Json;
-using System.Text.Json;
 using System.Text;
+using System.Text.Json;
 using LiveKitSimulator;
 using NUnit.Framework;
+using RoomReconciler.Tests.Support;
 
 namespace RoomReconciler.Tests.Simulator;
 

@@ -1,8 +1,8 @@
-using RoomReconciler.Tests.Support;
 using System.Diagnostics;
 using System.Text.Json;
 using LiveKitSimulator;
 using NUnit.Framework;
+using RoomReconciler.Tests.Support;
 
 namespace RoomReconciler.Tests.Simulator;
 

@@ -1,7 +1,7 @@
-using RoomReconciler.Tests.Support;
 using System.Text.Json;
 using LiveKitSimulator;
 using NUnit.Framework;
+using RoomReconciler.Tests.Support;
 
 namespace RoomReconciler.Tests.Simulator;
 

@@ -1,6 +1,6 @@
-using RoomReconciler.Tests.Support;
 using LiveKitSimulator;
 using NUnit.Framework;
+using RoomReconciler.Tests.Support;
 
 namespace RoomReconciler.Tests.Simulator;
 

@@ -54,9 +54,9 @@ public sealed class TimelineTests
     }
 
     [Test]
-    public async Task SeedScenario2_PausedThirtySeconds_BilledExactly()
+    public async Task GracePeriodScenario_PausedThirtySeconds_BilledExactly()
     {
-        // The seed's scenario 2 at full scale: both in at T0, the customer drops at 1:00, the clock pauses at 1:30
+        // The grace-period acceptance scenario at full scale: both in at T0, the customer drops at 1:00, the clock pauses at 1:30
         // (drop + 30 s grace), the customer is back at 2:00 and the clock resumes from 1:30.
         var session = await _db.NewSessionAsync();
         var t0 = (await _db.NowAsync()).AddSeconds(-300);

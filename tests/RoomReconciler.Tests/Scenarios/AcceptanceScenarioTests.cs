@@ -4,11 +4,12 @@ using static RoomReconciler.Tests.Scenarios.ScenarioHost;
 namespace RoomReconciler.Tests.Scenarios;
 
 /// <summary>
-/// The seed's testing matrix, scaled 1:10 (grace 30 s → 3 s), through the real daemon, the simulator and PostgreSQL,
+/// The product's five acceptance scenarios (a normal session, a grace period, a quick reconnect, a rapid refresh,
+/// a second device), scaled 1:10 (grace 30 s → 3 s), through the real daemon, the simulator and PostgreSQL,
 /// with webhooks and polling both on as in production.
 /// </summary>
 [NonParallelizable]
-public sealed class SeedScenarioTests
+public sealed class AcceptanceScenarioTests
 {
     private ScenarioHost _host = null!;
 

@@ -1,13 +1,13 @@
-using RoomReconciler.Tests.Support;
 using System.Security.Cryptography;
 using System.Text.Json;
 using LiveKitSimulator;
 using NUnit.Framework;
+using RoomReconciler.Tests.Support;
 
 namespace RoomReconciler.Tests.Simulator;
 
 /// <summary>Signed webhooks as §4 describes them, checked by an independent receiver over real HTTP.</summary>
-internal sealed class WebhookTests : WebhookSimulatorFixture
+internal sealed class WebhookSenderTests : WebhookSimulatorFixture
 {
     protected override SimulatorOptions Options() => new()
     {

@@ -11,7 +11,7 @@ using RoomReconciler.Tests.Support;
 namespace RoomReconciler.Tests.LiveKit;
 
 /// <summary>POST /livekit/webhook on the real daemon host, over real HTTP, with a real PostgreSQL behind it.</summary>
-public sealed class WebhookTests
+public sealed class WebhookEndpointTests
 {
     private string _database = null!;
 
