@@ -157,8 +157,8 @@ public sealed class ClockReconciler(
             : new RoomObservation(Remembered(reading.Session).Participants!.Where(p => !request.Departed!.Contains(p.Identity)).ToList());
         if (request.ActiveHint is { } hint && observed.IsKnown) observed = new RoomObservation(observed.Participants!.Select(hint.ApplyTo).ToList());
         // The listing fields stay as stored: only a poll's ListRooms may say the room changed.
-        var decision = Decide(reading, observed, clock, DecisionRules.From(settings), null, request.DropHint)
-            with { RoomSid = reading.RoomSid, RoomNumParticipants = reading.RoomNumParticipants };
+        var decided = Decide(reading, observed, clock, DecisionRules.From(settings), null, request.DropHint);
+        var decision = decided with { RoomSid = reading.RoomSid, RoomNumParticipants = reading.RoomNumParticipants };
         // Only LiveKit's own answer is a look (observed_at); a departure decided from a webhook is not.
         if (observed.IsKnown && request.Look) decision = Observed(decision);
         else if (decision.Decision.Actions.Count == 0 && decision.Decision.Presence is null) return new RoomResult([], decision.Decision.RecheckAt, clock);

@@ -93,8 +93,12 @@ public static class ReconcilerRegistration
             store.UsePostgres(pg =>
             {
                 // Keepalive: a connection that a firewall silently dropped must not hang the cluster check-in.
-                pg.ConnectionString = new NpgsqlConnectionStringBuilder(connectionString)
-                    { KeepAlive = 30, ApplicationName = "RoomReconciler/quartz" }.ConnectionString;
+                var builder = new NpgsqlConnectionStringBuilder(connectionString)
+                {
+                    KeepAlive = 30,
+                    ApplicationName = "RoomReconciler/quartz",
+                };
+                pg.ConnectionString = builder.ConnectionString;
             });
             store.UseClustering(c =>
             {
