@@ -3,8 +3,8 @@ using RoomReconciler.Tests.Support;
 namespace RoomReconciler.Benchmarks;
 
 /// <summary>
-/// session_clock_get against the seed's version of the same RPC, side by side on one throwaway database and the same
-/// ids: pgbench on each in turn, several rounds, the median of each. The seed's version is a LANGUAGE sql STABLE
+/// session_clock_get against a plain version of the same RPC, side by side on one throwaway database and the same
+/// ids: pgbench on each in turn, several rounds, the median of each. The plain version is a LANGUAGE sql STABLE
 /// function returning json_build_object of the raw columns (no ISO times, no elapsed, no tracking); it lives in a
 /// scratch schema so both can exist at once.
 /// </summary>
@@ -22,8 +22,8 @@ public static class ClockGetBenchmark
         var connectionString = await Tools.MigratedDatabaseAsync(cluster, Database);
         await Tools.InsertNumberedSessionsAsync(connectionString, Sessions);
         await PostgresCluster.ExecuteAsync(connectionString, """
-            CREATE SCHEMA seed;
-            CREATE FUNCTION seed.session_clock_get(p_session_id uuid) RETURNS json LANGUAGE sql STABLE AS $$
+            CREATE SCHEMA plain;
+            CREATE FUNCTION plain.session_clock_get(p_session_id uuid) RETURNS json LANGUAGE sql STABLE AS $$
                 select json_build_object('started_at', started_at, 'is_paused', is_paused, 'total_paused_ms', total_paused_ms,
                                          'last_state_change_at', last_state_change_at, 'server_now', now())
                 from public.sessions where id = p_session_id
@@ -31,7 +31,7 @@ public static class ClockGetBenchmark
             ANALYZE sessions;
             """);
 
-        var functions = new[] { ("seed", "seed.session_clock_get"), ("ours", "public.session_clock_get") };
+        var functions = new[] { ("plain", "plain.session_clock_get"), ("ours", "public.session_clock_get") };
         var tps = functions.ToDictionary(f => f.Item1, _ => new List<double>());
         foreach (var (name, function) in functions) // warm-up: plans and buffers
             await Tools.PgBenchAsync(cluster.Port, Database, Lookup(function), Clients, 2);
@@ -44,14 +44,14 @@ public static class ClockGetBenchmark
             }
 
         double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
-        var (seed, ours) = (Median(tps["seed"]), Median(tps["ours"]));
+        var (plain, ours) = (Median(tps["plain"]), Median(tps["ours"]));
         Console.WriteLine($"""
 
             | function (pgbench -M prepared, {Clients} clients, median of {Rounds} × {seconds} s) | calls/s |
             | --- | --- |
-            | seed's `session_clock_get` (LANGUAGE sql, json_build_object of the columns) | {seed:F0} |
+            | plain `session_clock_get` (LANGUAGE sql, json_build_object of the columns) | {plain:F0} |
             | RoomReconciler's `session_clock_get` | {ours:F0} |
-            | ratio, ours / seed's (target ≥ 1.0) | {ours / seed:F2} |
+            | ratio, ours / plain (target ≥ 1.0) | {ours / plain:F2} |
             """);
     }
 

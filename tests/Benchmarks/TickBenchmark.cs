@@ -12,7 +12,7 @@ namespace RoomReconciler.Benchmarks;
 
 /// <summary>
 /// One reconcile tick at 1k, 10k and 100k active sessions against the LiveKit simulator and a real PostgreSQL:
-/// wall time, database round trips, LiveKit calls and memory, beside the naive loop the seed sketches
+/// wall time, database round trips, LiveKit calls and memory, beside the naive loop (a call per session)
 /// (ListParticipants and one pause/resume RPC per session per tick), in the same run on the same data.
 /// Each measured tick follows a churn: 0.5% of the rooms lose their customer, 0.5% get theirs back. It also shows the
 /// call budget (1 + rooms changed + ⌈rooms / 6⌉, the last for verifying rooms whose listing did not change) and that
@@ -199,7 +199,7 @@ public static class TickBenchmark
         return count * 2;
     }
 
-    /// <summary>The seed's option B: per session, ask LiveKit for its participants and call pause or resume.</summary>
+    /// <summary>The naive loop: per session, ask LiveKit for its participants and call pause or resume.</summary>
     private static async Task<double> NaiveLoopAsync(ServiceProvider services, Guid[] ids, int sample)
     {
         var client = services.GetRequiredService<RoomServiceClient>();

@@ -63,17 +63,6 @@ public sealed class RoomServiceClient(HttpClient http, ServerTokens tokens, Live
         }
     }
 
-    /// <returns>null when the room or the participant does not exist (404 not_found)</returns>
-    public async Task<ParticipantInfo?> GetParticipant(string room, string identity, CancellationToken ct)
-    {
-        try
-        {
-            return await Call<RoomParticipantIdentity, ParticipantInfo>(
-                "GetParticipant", new RoomParticipantIdentity(room, identity), tokens.ForRoomAdmin(room), RequestPriority.Webhook, ct);
-        }
-        catch (LiveKitException e) when (e.Kind == LiveKitErrorKind.NotFound) { return null; }
-    }
-
     private async Task<TResponse> Call<TRequest, TResponse>(string method, TRequest request, string token, RequestPriority priority, CancellationToken ct)
         where TResponse : class
     {

@@ -99,7 +99,6 @@ public sealed record WebhookEvent
 /// <summary>The webhook event names this project acts on.</summary>
 public static class WebhookEventNames
 {
-    public const string RoomStarted = "room_started";
     public const string RoomFinished = "room_finished";
     public const string ParticipantJoined = "participant_joined";
     public const string ParticipantLeft = "participant_left";
@@ -110,5 +109,4 @@ internal sealed record ListRoomsRequest([property: JsonIgnore(Condition = JsonIg
 public sealed record ListRoomsResponse(IReadOnlyList<Room>? Rooms);
 internal sealed record ListParticipantsRequest(string Room);
 public sealed record ListParticipantsResponse(IReadOnlyList<ParticipantInfo>? Participants);
-internal sealed record RoomParticipantIdentity(string Room, string Identity);
 internal sealed record TwirpErrorBody(string? Code, string? Msg);

@@ -71,13 +71,10 @@ public sealed class RoomServiceClientTests
     {
         await Client.ListRooms(["a", "b"], CancellationToken.None);
         await Client.ListParticipants("r1", CancellationToken.None);
-        _fake.Respond = FakeLiveKit.Reply(200, Golden.CustomerSnake);
-        await Client.GetParticipant("r1", "alice", CancellationToken.None);
         Assert.That(Requests.Select(r => (r.Path, r.Body)), Is.EqualTo(new[]
         {
             ("/twirp/livekit.RoomService/ListRooms", """{"names":["a","b"]}"""),
             ("/twirp/livekit.RoomService/ListParticipants", """{"room":"r1"}"""),
-            ("/twirp/livekit.RoomService/GetParticipant", """{"room":"r1","identity":"alice"}"""),
         }));
     }
 
@@ -118,8 +115,7 @@ public sealed class RoomServiceClientTests
     public async Task ParticipantTokens_RoomAdminForThatRoomOnly()
     {
         await Client.ListParticipants("r1", CancellationToken.None);
-        _fake.Respond = FakeLiveKit.Reply(200, Golden.CustomerSnake);
-        await Client.GetParticipant("r2", "alice", CancellationToken.None);
+        await Client.ListParticipants("r2", CancellationToken.None);
         Assert.That(TokenClaims(0).GetProperty("video").GetRawText(), Is.EqualTo("""{"roomAdmin":true,"room":"r1"}"""));
         Assert.That(TokenClaims(1).GetProperty("video").GetRawText(), Is.EqualTo("""{"roomAdmin":true,"room":"r2"}"""));
         Assert.That(TokenClaims(1).TryGetProperty("sub", out _), Is.False);
@@ -203,14 +199,6 @@ public sealed class RoomServiceClientTests
         }));
     }
 
-    [Test]
-    public async Task GetParticipant_Golden()
-    {
-        _fake.Respond = FakeLiveKit.Reply(200, Golden.CustomerSnake);
-        var p = await Client.GetParticipant("session-1", "customer", CancellationToken.None);
-        Assert.That((p!.Sid, p.JoinedAtMs), Is.EqualTo(("PA_customer", 1694522630456L)));
-    }
-
     // ---- not found is an answer, not an error
 
     [Test]
@@ -245,13 +233,6 @@ public sealed class RoomServiceClientTests
             Assert.Fail("a listed room that cannot be read is unknown, not empty");
         }
         catch (LiveKitException e) { Assert.That(e.Kind, Is.EqualTo(LiveKitErrorKind.Unavailable)); }
-    }
-
-    [Test]
-    public async Task GetParticipant_NotFound_IsNull()
-    {
-        _fake.Respond = FakeLiveKit.TwirpError(404, "not_found", "participant does not exist");
-        Assert.That(await Client.GetParticipant("r1", "nobody", CancellationToken.None), Is.Null);
     }
 
     // ---- faults
