@@ -40,7 +40,10 @@ public static partial class Tools
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory ?? "" };
         foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {file}");
+        Process process;
+        try { process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {file}"); }
+        catch (System.ComponentModel.Win32Exception e) { throw new MissingToolException(file, e); }
+        using var _ = process;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
@@ -103,3 +106,7 @@ public static partial class Tools
     [GeneratedRegex(@"tps = ([\d.]+)")] private static partial Regex Tps();
     [GeneratedRegex(@"number of failed transactions: (\d+)")] private static partial Regex FailedTransactions();
 }
+
+/// <summary>A program a benchmark runs (wrk, pgbench) is not installed: one line saying which, not a stack trace.</summary>
+public sealed class MissingToolException(string file, Exception inner)
+    : Exception($"{file} is not installed or not on PATH ({inner.Message}); on Debian: apt-get install -y {(file == "wrk" ? "wrk" : "postgresql")}", inner);
