@@ -25,10 +25,16 @@ public sealed class RoomServiceClient(HttpClient http, ServerTokens tokens, Live
     /// <summary>The call's priority, carried on its request so that a retried attempt spends from the budget as the first did.</summary>
     private static readonly HttpRequestOptionsKey<RequestPriority> Priority = new("RoomReconciler.RequestPriority");
 
-    /// <summary>The priority a call's retried attempt spends at: its own, or for a look paid in a batch, the sweep's.</summary>
+    /// <summary>The priority a call's retried attempt spends at (<see cref="FollowUp"/> of the call's own).</summary>
     public static RequestPriority PriorityOf(HttpRequestMessage? request) =>
-        request is not null && request.Options.TryGetValue(Priority, out var priority) && priority != RequestPriority.Prepaid
-            ? priority : RequestPriority.Verification;
+        FollowUp(request is not null && request.Options.TryGetValue(Priority, out var priority) ? priority : RequestPriority.Prepaid);
+
+    /// <summary>
+    /// What a call made for another (a retry, a closed room's confirmation) spends at: the call's own priority, or for a
+    /// look paid in a batch, whose share is spent already, the sweep's.
+    /// </summary>
+    private static RequestPriority FollowUp(RequestPriority priority) =>
+        priority == RequestPriority.Prepaid ? RequestPriority.Verification : priority;
 
     /// <summary>The rooms named, or every room when <paramref name="names"/> is null or empty. Unknown names are simply absent.</summary>
     /// <param name="priority">what the call is for, which decides how it spends the request budget (<see cref="RequestBudget"/>)</param>
@@ -58,7 +64,7 @@ public sealed class RoomServiceClient(HttpClient http, ServerTokens tokens, Live
         catch (LiveKitException e) when (e.Kind == LiveKitErrorKind.Unavailable)
         {
             // The confirmation spends from the budget at the priority of the look it completes.
-            if ((await ListRooms([room], ct, priority == RequestPriority.Prepaid ? RequestPriority.Verification : priority)).Count == 0) return [];
+            if ((await ListRooms([room], ct, FollowUp(priority))).Count == 0) return [];
             throw;
         }
     }
