@@ -31,51 +31,46 @@ public sealed class ClockStreamResult(ClockSubscriber subscriber, ClockStreams s
 
     public async Task ExecuteAsync(HttpContext http)
     {
+        var response = http.Response;
+        response.ContentType = ContentType;
+        response.Headers.CacheControl = "no-store";
+        response.Headers["X-Accel-Buffering"] = "no"; // nginx: pass events through as they come
+        http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        var aborted = http.RequestAborted;
+        // Registered once for the stream's life rather than with every wait: the client's leaving rings the doorbell.
+        // (The host's stopping ends every subscriber at once, ClockStreams.)
+        var ending = aborted.UnsafeRegister(static s => ((ClockSubscriber)s!).Wake(), subscriber);
         try
         {
-            var response = http.Response;
-            response.ContentType = ContentType;
-            response.Headers.CacheControl = "no-store";
-            response.Headers["X-Accel-Buffering"] = "no"; // nginx: pass events through as they come
-            http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-            var stopping = http.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
-            using var ended = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, stopping);
-            await StreamAsync(http, ended.Token);
+            var sent = long.MinValue;
+            while (!aborted.IsCancellationRequested && !subscriber.IsEnded)
+            {
+                // Only memory feeds a stream: once it is not vouched for, the client is told to look elsewhere.
+                // (The estimate of the database's clock lasts longer than the vouching, so it is there while vouched.)
+                if (subscriber.IsUnavailable || !clock.TryGetNow(out var now))
+                {
+                    await WriteAsync(http, UnavailableEvent);
+                    return;
+                }
+                if (subscriber.Latest is { } latest && latest.Version > sent)
+                {
+                    if (latest.State is not { } state) return; // the session was deleted
+                    sent = latest.Version;
+                    if (!await WriteAsync(http, Render(latest, state, now))) return;
+                    subscriber.TakeHeartbeat(); // an event is as good as a heartbeat
+                }
+                else if (subscriber.TakeHeartbeat() && !await WriteAsync(http, Heartbeat)) return;
+                await subscriber.WaitAsync();
+            }
         }
         catch (OperationCanceledException)
         {
-            // The client left or the host is stopping: the stream simply ends.
+            // The client left: the stream simply ends.
         }
         finally
         {
+            ending.Dispose();
             streams.Unsubscribe(subscriber);
-        }
-    }
-
-    private async Task StreamAsync(HttpContext http, CancellationToken cancellationToken)
-    {
-        // Registered once for the stream's life rather than with every wait: the end rings the doorbell.
-        await using var ending = cancellationToken.UnsafeRegister(static s => ((ClockSubscriber)s!).Wake(), subscriber);
-        var sent = long.MinValue;
-        while (true)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            // Only memory feeds a stream: once it is not vouched for, the client is told to look elsewhere.
-            // (The estimate of the database's clock lasts longer than the vouching, so it is there while vouched.)
-            if (subscriber.IsUnavailable || !clock.TryGetNow(out var now))
-            {
-                await WriteAsync(http, cancellationToken, UnavailableEvent);
-                return;
-            }
-            if (subscriber.Latest is { } latest && latest.Version > sent)
-            {
-                if (latest.State is not { } state) return; // the session was deleted
-                sent = latest.Version;
-                if (!await WriteAsync(http, cancellationToken, Render(latest, state, now))) return;
-                subscriber.TakeHeartbeat(); // an event is as good as a heartbeat
-            }
-            else if (subscriber.TakeHeartbeat() && !await WriteAsync(http, cancellationToken, Heartbeat)) return;
-            await subscriber.WaitAsync();
         }
     }
 
@@ -92,8 +87,9 @@ public sealed class ClockStreamResult(ClockSubscriber subscriber, ClockStreams s
     }
 
     /// <summary>False when the client did not take the bytes within <see cref="WriteTimeout"/>: it is cut off so that it holds nothing.</summary>
-    private static async ValueTask<bool> WriteAsync(HttpContext http, CancellationToken cancellationToken, byte[] bytes)
+    private static async ValueTask<bool> WriteAsync(HttpContext http, byte[] bytes)
     {
+        var cancellationToken = http.RequestAborted;
         var body = http.Response.BodyWriter;
         body.Write(bytes);
         var flush = body.FlushAsync(cancellationToken);

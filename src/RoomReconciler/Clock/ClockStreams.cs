@@ -16,11 +16,17 @@ public sealed class ClockStreams : IDisposable
 
     private readonly ClockMetrics _metrics;
     private readonly ClockStreamLimits _limits;
+    private readonly CancellationToken _stopping;
 
-    public ClockStreams(IOptions<ClockApiOptions> options, TimeProvider time, ClockMetrics metrics, ClockStreamLimits limits)
+    public ClockStreams(IOptions<ClockApiOptions> options, TimeProvider time, ClockMetrics metrics, ClockStreamLimits limits,
+        IHostApplicationLifetime lifetime)
     {
         _metrics = metrics;
         _limits = limits;
+        // One registration for every stream rather than a linked token source per stream: a few hundred bytes a stream
+        // held for its whole life (README.md, "Where the time and memory went").
+        _stopping = lifetime.ApplicationStopping;
+        _stopping.Register(EndAll);
         // One timer for every stream rather than one per subscriber, ringing a slice of them at a time: ringing all at
         // once put 10,000 writes in one burst on the thread pool every interval, and the changes that fell in it waited
         // (README.md, "Where the time and memory went"). Each stream still hears its heartbeat once an interval.
@@ -44,6 +50,7 @@ public sealed class ClockStreams : IDisposable
         // Under the lock, so that an empty set being removed by Unsubscribe is never the one joined.
         lock (_gate) _bySession.GetOrAdd(sessionId, _ => new()).TryAdd(subscriber, 0);
         _metrics.StreamOpened();
+        if (_stopping.IsCancellationRequested) subscriber.End(); // joined after EndAll walked the sets
         return subscriber;
     }
 
@@ -72,6 +79,12 @@ public sealed class ClockStreams : IDisposable
     {
         foreach (var set in _bySession.Values)
             foreach (var subscriber in set.Keys) subscriber.MarkUnavailable();
+    }
+
+    private void EndAll()
+    {
+        foreach (var set in _bySession.Values)
+            foreach (var subscriber in set.Keys) subscriber.End();
     }
 
     private void RingHeartbeats()

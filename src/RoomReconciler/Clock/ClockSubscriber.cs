@@ -20,6 +20,7 @@ public sealed class ClockSubscriber(Guid sessionId, string? tokenKey = null, int
     private ClockEntry? _latest;
     private int _heartbeatDue;
     private volatile bool _unavailable;
+    private volatile bool _ended;
 
     public Guid SessionId { get; } = sessionId;
 
@@ -47,6 +48,15 @@ public sealed class ClockSubscriber(Guid sessionId, string? tokenKey = null, int
     public void MarkUnavailable()
     {
         _unavailable = true;
+        Wake();
+    }
+
+    /// <summary>True once the host is stopping: the stream ends without a word, and its client reconnects elsewhere.</summary>
+    public bool IsEnded => _ended;
+
+    public void End()
+    {
+        _ended = true;
         Wake();
     }
 

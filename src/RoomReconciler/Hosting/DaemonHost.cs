@@ -14,7 +14,7 @@ namespace RoomReconciler.Hosting;
 public static class DaemonHost
 {
     public static WebApplicationBuilder CreateBuilder(string[] args) =>
-        WebApplication.CreateBuilder(new WebApplicationOptions
+        WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             Args = args,
             // appsettings.json ships beside the binary, so the daemon finds it whatever the working directory.

@@ -20,6 +20,10 @@ public static class Logging
     {
         logger.MinimumLevel.Information()
             .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+            // Off rather than Warning: while this category is on at any level, ASP.NET Core gives every request an
+            // Activity and a log scope, held for as long as the request lasts (for a clock stream, hours), and writes
+            // nothing else. Each request's line is RequestLogging's below.
+            .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", LevelAlias.Off)
             .MinimumLevel.Override("Quartz", LogEventLevel.Warning)
             .MinimumLevel.Override("Polly", LogEventLevel.Warning)
             .ReadFrom.Configuration(configuration)
