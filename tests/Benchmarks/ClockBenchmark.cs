@@ -15,7 +15,8 @@ using RoomReconciler.Tests.Support;
 namespace RoomReconciler.Benchmarks;
 
 /// <summary>
-/// GET /clock/{id} of the real host (memory path, join tokens checked) under wrk, against the ceiling of any
+/// GET /clock/{id} of the real host (memory path, join tokens checked) under wrk, in turn with a bare app serving the same
+/// snapshots (<see cref="SnapshotApp"/>), and against the ceiling of any
 /// one-query-per-request server: pgbench calling session_clock_get on the same database. Then both at a fixed
 /// 5,000 per second, and the delay from a pause's commit to 1,000 stream subscribers.
 /// </summary>
@@ -62,8 +63,23 @@ public static class ClockBenchmark
                         (await warm.SendAsync(request)).EnsureSuccessStatusCode();
             await Tools.WrkAsync(address, saturate, Connections, 3);
 
-            Log($"wrk GET /clock/{{id}}, {Connections} connections");
-            var http = await Tools.WrkAsync(address, saturate, Connections, seconds);
+            Log($"wrk GET /clock/{{id}}, {Connections} connections, the daemon and the bare snapshot app in turn, twice");
+            var (bare, bareAddress) = await SnapshotApp.StartAsync(connectionString);
+            LoadResult http, bareHttp;
+            await using (bare)
+            {
+                await Tools.WrkAsync(bareAddress, saturate, Connections, 3);
+                var daemonRuns = new List<LoadResult>();
+                var bareRuns = new List<LoadResult>();
+                for (var round = 0; round < 2; round++)
+                {
+                    daemonRuns.Add(await Tools.WrkAsync(address, saturate, Connections, seconds));
+                    bareRuns.Add(await Tools.WrkAsync(bareAddress, saturate, Connections, seconds));
+                }
+                http = daemonRuns.MaxBy(r => r.RequestsPerSecond)!;
+                bareHttp = bareRuns.MaxBy(r => r.RequestsPerSecond)!;
+                await bare.StopAsync();
+            }
             var lookup = $"\\set n random(1, {Sessions})\nSELECT session_clock_get(md5(:n::text)::uuid);\n";
             var sql = new List<(int Clients, LoadResult Result)>();
             foreach (var clients in new[] { 8, 32 })
@@ -83,7 +99,7 @@ public static class ClockBenchmark
             Log($"{Subscribers} stream subscribers on one session, 10 pauses and resumes");
             var fanOut = await StreamDelay.MeasureAsync(address, connectionString, ids[0], tokens[0], Subscribers, changes: 10);
 
-            Console.WriteLine(Table(http, ceiling, httpFixed, sqlFixed, fanOut, fixedConnections));
+            Console.WriteLine(Table(http, bareHttp, ceiling, httpFixed, sqlFixed, fanOut, fixedConnections));
             if (http.Errors + httpFixed.Errors > 0) Console.WriteLine($"\nwrk saw {http.Errors + httpFixed.Errors} errors or non-2xx answers");
         }
         finally
@@ -93,17 +109,19 @@ public static class ClockBenchmark
         }
     }
 
-    private static string Table(LoadResult http, (int Clients, LoadResult Result) sql, LoadResult httpFixed, LoadResult sqlFixed,
+    private static string Table(LoadResult http, LoadResult bare, (int Clients, LoadResult Result) sql, LoadResult httpFixed, LoadResult sqlFixed,
         (double P50, double P99, int Samples, double CpuMicrosecondsPerDelivery) fanOut, int fixedConnections)
     {
         static string N(double v) => v.ToString("#,0", CultureInfo.InvariantCulture);
         static string Ms(double v) => v.ToString("0.00", CultureInfo.InvariantCulture);
         var ratio = http.RequestsPerSecond / sql.Result.RequestsPerSecond;
+        var toBare = http.RequestsPerSecond / bare.RequestsPerSecond;
         return $"""
 
             | measure | RoomReconciler GET /clock/{"{id}"} | pgbench `session_clock_get` | ratio / target |
             | --- | ---: | ---: | --- |
             | throughput, req/s (wrk {Connections} conns; pgbench best of 8/32 clients: {sql.Clients}) | {N(http.RequestsPerSecond)} | {N(sql.Result.RequestsPerSecond)} | **{ratio:0.00}×** (target ≥ 1.5×) {(ratio >= 1.5 ? "✓" : "✗")} |
+            | throughput against the bare snapshot app (same process, same wrk script, best of 2 turns each): {N(bare.RequestsPerSecond)} req/s | {N(http.RequestsPerSecond)} | — | **{toBare:0.00}×** the bare app (target ≥ 0.9×) {(toBare >= 0.9 ? "✓" : "✗")} |
             | latency at saturation, p50 / p99 ms | {Ms(http.P50Ms)} / {Ms(http.P99Ms)} | {Ms(sql.Result.P50Ms)} / {Ms(sql.Result.P99Ms)} | |
             | at a fixed rate: achieved req/s | {N(httpFixed.RequestsPerSecond)} ({fixedConnections} conns) | {N(sqlFixed.RequestsPerSecond)} (-R {FixedRate}) | |
             | at a fixed rate: p50 / p99 ms | {Ms(httpFixed.P50Ms)} / **{Ms(httpFixed.P99Ms)}** | {Ms(sqlFixed.P50Ms)} / {Ms(sqlFixed.P99Ms)} | p99 target ≤ 5 ms {(httpFixed.P99Ms <= 5 ? "✓" : "✗")} |
