@@ -11,3 +11,17 @@ public sealed record RoomObservation(IReadOnlyList<ObservedParticipant>? Partici
 
     public bool IsKnown => Participants is not null;
 }
+
+/// <summary>One participant as LiveKit lists it, reduced to what the clock cares about.</summary>
+/// <param name="Active">ACTIVE (media connected): JOINING and JOINED have not joined yet, and may never (docs/livekit.md §8)</param>
+/// <param name="JoinedAt">when it became present: LiveKit's joined_at, or participant_joined's createdAt where a webhook gave it</param>
+public sealed record ObservedParticipant(string Identity, ParticipantCategory Category, bool Hidden, bool Active, DateTimeOffset? JoinedAt);
+
+/// <summary>
+/// Kinds from docs/livekit.md §2; Other for anything newer than this code. A participant holding the legacy
+/// video.agent or video.recorder grant is observed as Agent or Egress, as LiveKit itself treats it (§2, IsDependent).
+/// </summary>
+public enum ParticipantCategory { Standard, Ingress, Egress, Sip, Agent, Connector, Bridge, Other }
+
+/// <summary>A room as ListRooms lists it: enough to tell whether it changed since the last look.</summary>
+public sealed record ListedRoom(string Name, string Sid, int NumParticipants);
