@@ -16,11 +16,13 @@ public static class ClockDecider
     /// <param name="dropHint">when the count probably fell (a participant_left webhook's createdAt); null for a poll</param>
     public static Decision Decide(StoredSession stored, RoomObservation room, DateTimeOffset now, DecisionRules rules, DateTimeOffset? dropHint = null) =>
         // The cap holds even when LiveKit cannot be read: unknown is not zero, but it is not forever either.
-        CapDuration(stored, room.IsKnown ? DecidePresence(stored, room, now, rules, dropHint) : Decision.Nothing, now, rules.MaxSessionDuration);
+        CapDuration(stored, room is RoomObservation.Known known ? DecidePresence(stored, known.Participants, now, rules, dropHint) : Decision.Nothing,
+            now, rules.MaxSessionDuration);
 
-    private static Decision DecidePresence(StoredSession stored, RoomObservation room, DateTimeOffset now, DecisionRules rules, DateTimeOffset? dropHint)
+    private static Decision DecidePresence(StoredSession stored, IReadOnlyList<ObservedParticipant> participants, DateTimeOffset now, DecisionRules rules,
+        DateTimeOffset? dropHint)
     {
-        var counted = Counted(room.Participants!, rules.CountedCategories, stored);
+        var counted = Counted(participants, rules.CountedCategories, stored);
         var identities = counted.Keys.Order(StringComparer.Ordinal).ToList();
         var enough = counted.Count >= rules.MinParticipants;
         var actions = new List<ClockAction>();

@@ -1,15 +1,24 @@
 namespace RoomReconciler.Reconciliation;
 
-/// <summary>What LiveKit said about a room: its participants, an empty/absent room, or nothing readable.</summary>
-public sealed record RoomObservation(IReadOnlyList<ObservedParticipant>? Participants)
+/// <summary>
+/// What LiveKit said about a room, one of two cases: <see cref="Known"/>, who is in it (nobody for an empty or absent
+/// room), or <see cref="Unknown"/>, nothing readable (the call failed). Two types rather than a null list, so that
+/// no reader can take unknown for zero.
+/// </summary>
+public abstract record RoomObservation
 {
+    private RoomObservation() { }
+
     /// <summary>LiveKit could not be read: unknown is not zero, so nothing may change.</summary>
-    public static readonly RoomObservation Unknown = new((IReadOnlyList<ObservedParticipant>?)null);
+    public static readonly RoomObservation Unknown = new Unreadable();
 
     /// <summary>LiveKit lists no such room: it is empty (LiveKit closes empty rooms after departure_timeout).</summary>
-    public static readonly RoomObservation Absent = new([]);
+    public static readonly RoomObservation Absent = new Known([]);
 
-    public bool IsKnown => Participants is not null;
+    /// <summary>The room's participants, as LiveKit listed them or as the stored participants stand in for them.</summary>
+    public sealed record Known(IReadOnlyList<ObservedParticipant> Participants) : RoomObservation;
+
+    private sealed record Unreadable : RoomObservation;
 }
 
 /// <summary>One participant as LiveKit lists it, reduced to what the clock cares about.</summary>
