@@ -14,7 +14,7 @@ public sealed class ClockReconciler(
     SessionStore store,
     ILiveKitRooms liveKit,
     IOptionsMonitor<ReconcilerOptions> options,
-    ILogger<ClockReconciler> log)
+    ILogger<ClockReconciler> log) : IRoomReconciler
 {
     // ListParticipants calls in flight at once during a poll: enough to hide latency, few enough to be polite.
     private const int ParallelLookups = 16;

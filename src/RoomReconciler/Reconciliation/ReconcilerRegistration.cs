@@ -21,6 +21,7 @@ public static class ReconcilerRegistration
         services.AddSingleton<TransitionLog>();
         // Transient: RoomServiceClient is a typed HttpClient, whose handlers the factory rotates; hold none for long.
         services.AddTransient<ClockReconciler>();
+        services.AddTransient<IRoomReconciler, ClockReconciler>();
         services.AddTransient<ILiveKitRooms, LiveKitRooms>();
         services.AddSingleton<IRoomEventHandler, WebhookReconcileHandler>();
         services.AddHostedService<RoomWorker>();

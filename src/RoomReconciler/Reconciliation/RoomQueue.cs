@@ -16,9 +16,11 @@ namespace RoomReconciler.Reconciliation;
 /// </summary>
 public sealed class RoomQueue(TimeProvider time) : IDisposable
 {
+    /// <summary>Rooms waiting at most; a request for another room is dropped until there is room (the next poll sees it).</summary>
+    public const int MaxRooms = 10_000;
+
     // Margin past a grace's end so that the database's now has passed the deadline when the room is read.
     private static readonly TimeSpan DeadlineMargin = TimeSpan.FromMilliseconds(20);
-    private const int MaxRooms = 10_000;
 
     private readonly Channel<Guid> _ready = Channel.CreateUnbounded<Guid>();
     private readonly Lock _gate = new();
