@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using RoomReconciler.Hosting;
 using RoomReconciler.LiveKit;
 using RoomReconciler.Reconciliation;
 using RoomReconciler.Tests.Support;
@@ -232,6 +233,8 @@ public static class TickBenchmark
             .AddLogging(b => b.SetMinimumLevel(LogLevel.Warning))
             .AddSingleton<IConfiguration>(configuration);
         services.AddLiveKit(configuration);
+        services.AddKeyedOptions<ReconcilerOptions>(configuration);
+        services.AddSingleton(RoomServiceBudget.For(Poll));
         services.AddSingleton(new NpgsqlDataSourceBuilder(connectionString).UseLoggerFactory(commands.LoggerFactory).Build());
         services.AddSingleton<SessionStore>();
         services.AddTransient<ClockReconciler>();

@@ -58,7 +58,7 @@ public static class DaemonHost
         app.MapClockApi();
         app.MapTimelineApi();
         app.MapDemoPage();
-        app.MapLiveKitWebhook();
+        app.MapWebhookApi();
         return app;
     }
 }

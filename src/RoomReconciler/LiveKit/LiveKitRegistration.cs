@@ -3,7 +3,6 @@ using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly.Telemetry;
 using RoomReconciler.Hosting;
-using RoomReconciler.Reconciliation;
 
 namespace RoomReconciler.LiveKit;
 
@@ -13,19 +12,17 @@ public static class LiveKitRegistration
     private const int MaxResponseBytes = 128 * 1024 * 1024;
 
     /// <summary>
-    /// The RoomService client (typed HttpClient with the standard resilience handler, budgeted by
-    /// Reconciler:PollInterval), its token cache, the webhook verifier and receiver, the dedupe store, a logging
-    /// webhook event handler, and the `check` probe. Binds LiveKit and Reconciler options unless the
-    /// host already has.
+    /// The RoomService client (typed HttpClient with the standard resilience handler), its token cache, the webhook
+    /// verifier and receiver, the dedupe store, a logging webhook event handler, and the `check` probe. Binds LiveKit
+    /// options unless the host already has. The client's <see cref="RoomServiceBudget"/> is its caller's to register:
+    /// it follows the cadence the client is called at (the reconciler's poll interval), which this feature does not know.
     /// </summary>
     public static IServiceCollection AddLiveKit(this IServiceCollection services, IConfiguration configuration)
     {
         AddOptionsOnce<LiveKitOptions>(services, configuration);
-        AddOptionsOnce<ReconcilerOptions>(services, configuration);
         services.TryAddSingleton(TimeProvider.System);
 
         services.TryAddSingleton<ServerTokens>();
-        services.TryAddSingleton(Budget);
         services.TryAddSingleton<RequestBudget>();
         services.AddMetrics().TryAddSingleton<LiveKitMetrics>();
         services.AddHttpClient<RoomServiceClient>((provider, http) =>
@@ -65,9 +62,6 @@ public static class LiveKitRegistration
         services.AddTransient<IStartupCheck, ClockOffsetCheck>();
         return services;
     }
-
-    private static RoomServiceBudget Budget(IServiceProvider provider) =>
-        RoomServiceBudget.For(provider.GetRequiredService<IOptions<ReconcilerOptions>>().Value.PollInterval);
 
     private static void AddOptionsOnce<T>(IServiceCollection services, IConfiguration configuration)
         where T : class, IKeyedOptions, new()

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace RoomReconciler.Reconciliation;
 
 /// <summary>
@@ -14,11 +16,13 @@ public static class ClockDecider
     /// <param name="dropHint">when the count probably fell (a participant_left webhook's createdAt); null for a poll</param>
     public static Decision Decide(StoredSession stored, RoomObservation room, DateTimeOffset now, DecisionRules rules, DateTimeOffset? dropHint = null) =>
         // The cap holds even when LiveKit cannot be read: unknown is not zero, but it is not forever either.
-        CapDuration(stored, room.IsKnown ? DecidePresence(stored, room, now, rules, dropHint) : Decision.Nothing, now, rules.MaxSessionDuration);
+        CapDuration(stored, room is RoomObservation.Known known ? DecidePresence(stored, known.Participants, now, rules, dropHint) : Decision.Nothing,
+            now, rules.MaxSessionDuration);
 
-    private static Decision DecidePresence(StoredSession stored, RoomObservation room, DateTimeOffset now, DecisionRules rules, DateTimeOffset? dropHint)
+    private static Decision DecidePresence(StoredSession stored, IReadOnlyList<ObservedParticipant> participants, DateTimeOffset now, DecisionRules rules,
+        DateTimeOffset? dropHint)
     {
-        var counted = Counted(room.Participants!, rules.CountedCategories, stored);
+        var counted = Counted(participants, rules.CountedCategories, stored);
         var identities = counted.Keys.Order(StringComparer.Ordinal).ToList();
         var enough = counted.Count >= rules.MinParticipants;
         var actions = new List<ClockAction>();
@@ -111,4 +115,33 @@ public static class ClockDecider
 
     private static DateTimeOffset Clamp(DateTimeOffset value, DateTimeOffset? floor, DateTimeOffset ceiling) =>
         value > ceiling ? ceiling : floor is { } f && value < f ? f : value;
+}
+
+/// <param name="Actions">clock transitions in the order they took effect (a pause and a resume can both be due)</param>
+/// <param name="Presence">the presence to store, or null when it is unchanged</param>
+/// <param name="RecheckAt">when a running grace ends and the room must be looked at again, if one is running</param>
+public sealed record Decision(IReadOnlyList<ClockAction> Actions, Presence? Presence, DateTimeOffset? RecheckAt)
+{
+    public static readonly Decision Nothing = new([], null, null);
+}
+
+/// <summary>One transition a decision asks for, effective at a database time, with the reason the event log records.</summary>
+public sealed record ClockAction(ClockTransition Transition, DateTimeOffset EffectiveAt, string Reason);
+
+/// <summary>The presence to store: counted identities and when they fell below the minimum (null while enough).</summary>
+public sealed record Presence(IReadOnlyList<string> Participants, DateTimeOffset? BelowSince);
+
+/// <param name="MaxSessionDuration">elapsed time at which a clock ends; zero for no cap</param>
+public sealed record DecisionRules(int MinParticipants, TimeSpan GracePeriod, bool AutoStart, IReadOnlySet<ParticipantCategory> CountedCategories,
+    TimeSpan MaxSessionDuration = default)
+{
+    public static DecisionRules From(ReconcilerOptions options) =>
+        new(options.MinParticipants, options.GracePeriod, options.AutoStart, options.CountedCategories(), options.MaxSessionDuration);
+}
+
+/// <summary>One decision ready to apply, and what LiveKit's listing said of the room when it changed.</summary>
+public sealed record PendingDecision(SessionReading Reading, Decision Decision, string? RoomSid, int? RoomNumParticipants, JsonObject? Details = null)
+{
+    public bool RoomChanged => RoomSid != Reading.RoomSid || RoomNumParticipants != Reading.RoomNumParticipants;
+    public bool HasWork => Decision.Actions.Count > 0 || Decision.Presence is not null || RoomChanged;
 }

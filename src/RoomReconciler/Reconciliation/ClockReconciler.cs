@@ -14,7 +14,7 @@ public sealed class ClockReconciler(
     SessionStore store,
     ILiveKitRooms liveKit,
     IOptionsMonitor<ReconcilerOptions> options,
-    ILogger<ClockReconciler> log)
+    ILogger<ClockReconciler> log) : IRoomReconciler
 {
     // ListParticipants calls in flight at once during a poll: enough to hide latency, few enough to be polite.
     private const int ParallelLookups = 16;
@@ -94,7 +94,7 @@ public sealed class ClockReconciler(
                 var reading = sessions[look.Index];
                 var roomName = names.For(reading.Session.Id);
                 var observed = await ObserveAsync(roomName, look.Priority, token);
-                if (observed.IsKnown) pending[look.Index] = Observed(Decide(reading, observed, clock, rules, rooms[roomName], null));
+                if (observed is RoomObservation.Known) pending[look.Index] = Observed(Decide(reading, observed, clock, rules, rooms[roomName], null));
             });
 
         var decided = pending.OfType<PendingDecision>().ToList();
@@ -154,13 +154,14 @@ public sealed class ClockReconciler(
         var observed = request.Look
             ? await ObserveAsync(settings.Rooms().For(request.SessionId), request.Priority, ct)
             : request.Closed ? RoomObservation.Absent
-            : new RoomObservation(Remembered(reading.Session).Participants!.Where(p => !request.Departed!.Contains(p.Identity)).ToList());
-        if (request.ActiveHint is { } hint && observed.IsKnown) observed = new RoomObservation(observed.Participants!.Select(hint.ApplyTo).ToList());
+            : new RoomObservation.Known(Remembered(reading.Session).Participants.Where(p => !request.Departed!.Contains(p.Identity)).ToList());
+        if (request.ActiveHint is { } hint && observed is RoomObservation.Known known)
+            observed = new RoomObservation.Known(known.Participants.Select(hint.ApplyTo).ToList());
         // The listing fields stay as stored: only a poll's ListRooms may say the room changed.
         var decided = Decide(reading, observed, clock, DecisionRules.From(settings), null, request.DropHint);
         var decision = decided with { RoomSid = reading.RoomSid, RoomNumParticipants = reading.RoomNumParticipants };
         // Only LiveKit's own answer is a look (observed_at); a departure decided from a webhook is not.
-        if (observed.IsKnown && request.Look) decision = Observed(decision);
+        if (observed is RoomObservation.Known && request.Look) decision = Observed(decision);
         else if (decision.Decision.Actions.Count == 0 && decision.Decision.Presence is null) return new RoomResult([], decision.Decision.RecheckAt, clock);
         var applied = await store.ApplyAsync([decision], request.Source, ct);
         return new RoomResult(applied, decision.Decision.RecheckAt, clock);
@@ -180,12 +181,12 @@ public sealed class ClockReconciler(
     }
 
     /// <summary>The stored identities, standing in for a room whose listing did not change.</summary>
-    private static RoomObservation Remembered(StoredSession session) =>
+    private static RoomObservation.Known Remembered(StoredSession session) =>
         new(session.Participants.Select(p => new ObservedParticipant(p, ParticipantCategory.Standard, Hidden: false, Active: true, JoinedAt: null)).ToList());
 
     private async Task<RoomObservation> ObserveAsync(string room, RequestPriority priority, CancellationToken ct)
     {
-        try { return new RoomObservation(await liveKit.ListParticipantsAsync(room, priority, ct)); }
+        try { return new RoomObservation.Known(await liveKit.ListParticipantsAsync(room, priority, ct)); }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
             log.LogWarning("LiveKit ListParticipants failed for room {Room}, its clock stays as it is: {Reason}", room, e.Message);

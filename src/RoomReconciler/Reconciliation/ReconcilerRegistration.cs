@@ -1,7 +1,9 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Quartz;
 using RoomReconciler.Hosting;
+using RoomReconciler.LiveKit;
 
 namespace RoomReconciler.Reconciliation;
 
@@ -13,12 +15,15 @@ public static class ReconcilerRegistration
         services.AddSingleton<SessionStore>();
         services.AddMetrics().TryAddSingleton<ReconcilerMetrics>();
         services.AddTransient<IStartupCheck, RoomReconciler.Database.TrackedSessionsCheck>();
+        // The RoomService client's time budget: a call, retries included, ends before the next poll begins.
+        services.TryAddSingleton(provider => RoomServiceBudget.For(provider.GetRequiredService<IOptions<ReconcilerOptions>>().Value.PollInterval));
         services.AddSingleton<RoomQueue>();
         services.AddSingleton<TransitionLog>();
         // Transient: RoomServiceClient is a typed HttpClient, whose handlers the factory rotates; hold none for long.
         services.AddTransient<ClockReconciler>();
+        services.AddTransient<IRoomReconciler, ClockReconciler>();
         services.AddTransient<ILiveKitRooms, LiveKitRooms>();
-        services.AddSingleton<RoomReconciler.LiveKit.IRoomEventHandler, WebhookReconcileHandler>();
+        services.AddSingleton<IRoomEventHandler, WebhookReconcileHandler>();
         services.AddHostedService<RoomWorker>();
 
         services.AddQuartz(q =>

@@ -9,7 +9,7 @@ namespace RoomReconciler.Reconciliation;
 public sealed class RoomWorker(RoomQueue queue, TransitionLog transitions, IServiceScopeFactory scopes, ILogger<RoomWorker> log) : BackgroundService
 {
     /// <summary>Rooms reconciled at once: each is mostly waiting on LiveKit or PostgreSQL, and each holds one connection.</summary>
-    private const int ConcurrentRooms = 4;
+    public const int ConcurrentRooms = 4;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, ConcurrentRooms).Select(_ => DrainAsync(stoppingToken)));
@@ -35,7 +35,7 @@ public sealed class RoomWorker(RoomQueue queue, TransitionLog transitions, IServ
         await using var scope = scopes.CreateAsyncScope();
         try
         {
-            var result = await scope.ServiceProvider.GetRequiredService<ClockReconciler>().ReconcileAsync(request, stoppingToken);
+            var result = await scope.ServiceProvider.GetRequiredService<IRoomReconciler>().ReconcileAsync(request, stoppingToken);
             transitions.Report(result.Applied, request.Source);
             if (result.RecheckAt is { } at) queue.RecheckAt(request.SessionId, at, result.Clock, request.Source);
         }
@@ -46,3 +46,18 @@ public sealed class RoomWorker(RoomQueue queue, TransitionLog transitions, IServ
         }
     }
 }
+
+/// <summary>
+/// Reconciles one room (controller-runtime's reconcile.Reconciler): what <see cref="RoomWorker"/> hands each request
+/// to, <see cref="ClockReconciler"/> in the daemon. The worker's own rules (requeue, report, one room at a time) hold
+/// whatever reconciles.
+/// </summary>
+public interface IRoomReconciler
+{
+    Task<RoomResult> ReconcileAsync(RoomRequest request, CancellationToken ct);
+}
+
+/// <summary>What reconciling one room did, and when to look at it again (controller-runtime's Result{RequeueAfter}).</summary>
+/// <param name="RecheckAt">the deadline of a running grace, in database time: the room must be reconciled again then</param>
+/// <param name="Clock">the database time the decision was made in, which turns <paramref name="RecheckAt"/> into a delay</param>
+public sealed record RoomResult(IReadOnlyList<AppliedTransition> Applied, DateTimeOffset? RecheckAt, DatabaseTime Clock);

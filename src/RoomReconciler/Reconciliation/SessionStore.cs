@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
 using Npgsql;
 using RoomReconciler.Clock;
 
@@ -132,4 +132,116 @@ public sealed class SessionStore(NpgsqlDataSource dataSource)
             json["room"] = new JsonObject { ["sid"] = pending.RoomSid, ["num_participants"] = pending.RoomNumParticipants };
         return json;
     }
+}
+
+/// <summary>A session as read for reconciling, with the row versions its decision must be applied against.</summary>
+public sealed record SessionReading(StoredSession Session, string Version, string? PresenceVersion, string? RoomSid, int? RoomNumParticipants);
+
+/// <summary>
+/// A session as the reconciler reads it, in one query with the database's now: its clock (the one clock type of
+/// the API and the timeline too) and its presence, the reconciler's own columns.
+/// </summary>
+public sealed record StoredSession(
+    ClockState Clock,
+    IReadOnlyList<string> Participants,
+    DateTimeOffset? BelowSince,
+    DateTimeOffset? ObservedAt)
+{
+    public Guid Id => Clock.SessionId;
+
+    public DateTimeOffset? StartedAt => ClockTime.Moment(Clock.StartedAt);
+
+    public DateTimeOffset? LastStateChangeAt => ClockTime.Moment(Clock.LastStateChangeAt);
+
+    public TimeSpan TotalPaused => TimeSpan.FromMilliseconds(Clock.TotalPausedMs);
+}
+
+/// <summary>
+/// The database's clock: its now when read, moved on by this process's monotonic clock, in whole milliseconds like
+/// every time the database stores. The monotonic clock counts from when the query was sent, not from when its row came
+/// back: the database read its now in between, so this is never behind its clock (it may be ahead by the send time).
+/// Behind could date a drop that a reconcile noticed before it happened (a freshly started daemon spends tens
+/// of milliseconds compiling between the two); ahead is harmless, since the database caps every effective time at its now.
+/// </summary>
+/// <param name="ReadTimestamp">the <see cref="Stopwatch"/> timestamp taken just before the query that read <paramref name="ReadAt"/> was sent</param>
+public sealed record DatabaseTime(DateTimeOffset ReadAt, long ReadTimestamp)
+{
+    public DateTimeOffset Now
+    {
+        get
+        {
+            var now = ReadAt + Stopwatch.GetElapsedTime(ReadTimestamp);
+            return now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMillisecond));
+        }
+    }
+}
+
+/// <summary>What applying one action did: a row of session_reconcile_apply, mapped once by <see cref="SessionStore"/>.</summary>
+/// <param name="Transition">the action's transition; null only for a <see cref="ApplyOutcome.Stale"/> decision, which applied none</param>
+/// <param name="Reason">the action's reason, as the event log records it</param>
+/// <param name="Error">why a <see cref="ApplyOutcome.Rejected"/> transition was refused</param>
+/// <param name="EffectiveAt">when a changed clock changed (database time)</param>
+/// <param name="CreatedAt">when its event was written (database time)</param>
+public sealed record AppliedTransition(Guid SessionId, ApplyOutcome Outcome, ClockTransition? Transition, string? Reason, string? Error,
+    DateTimeOffset? EffectiveAt, DateTimeOffset? CreatedAt);
+
+/// <summary>What session_reconcile_apply did with one action of a decision (its outcome column).</summary>
+public enum ApplyOutcome
+{
+    /// <summary>The clock changed and an event was logged.</summary>
+    Changed,
+    /// <summary>The clock already was so (a pause of a paused clock): nothing written.</summary>
+    Unchanged,
+    /// <summary>The session or its presence changed since it was read: nothing of the decision was written.</summary>
+    Stale,
+    /// <summary>The transition is not allowed (the session ended, is not tracked, ...): the error column says why.</summary>
+    Rejected,
+}
+
+/// <summary>A change of a session's clock; stored as session_events.event_type (<see cref="EventNames"/>).</summary>
+public enum ClockTransition { Started, Paused, Resumed, Ended }
+
+/// <summary>What made a transition happen; stored as session_events.source (<see cref="EventNames"/>).</summary>
+public enum ClockSource
+{
+    /// <summary>The poll tick, or a recheck a poll scheduled.</summary>
+    Poll,
+    /// <summary>A LiveKit webhook, or a recheck its reconcile scheduled.</summary>
+    Webhook,
+    /// <summary>The application, through session_clock_pause/resume/start/end.</summary>
+    Api,
+}
+
+/// <summary>
+/// The words session_events and session_reconcile_apply use for transitions, sources and outcomes: the one place
+/// where the enums meet the database, so that no C# compares these as strings.
+/// </summary>
+public static class EventNames
+{
+    private static readonly (ClockTransition Value, string Name)[] Transitions =
+        [(ClockTransition.Started, "started"), (ClockTransition.Paused, "paused"), (ClockTransition.Resumed, "resumed"), (ClockTransition.Ended, "ended")];
+
+    private static readonly (ClockSource Value, string Name)[] Sources =
+        [(ClockSource.Poll, "poll"), (ClockSource.Webhook, "webhook"), (ClockSource.Api, "api")];
+
+    private static readonly (ApplyOutcome Value, string Name)[] Outcomes =
+        [(ApplyOutcome.Changed, "changed"), (ApplyOutcome.Unchanged, "unchanged"), (ApplyOutcome.Stale, "stale"), (ApplyOutcome.Rejected, "rejected")];
+
+    public static string Of(ClockTransition transition) => NameOf(Transitions, transition);
+
+    public static string Of(ClockSource source) => NameOf(Sources, source);
+
+    public static ClockTransition Transition(string name) => ValueOf(Transitions, name);
+
+    public static ClockSource Source(string name) => ValueOf(Sources, name);
+
+    public static ApplyOutcome Outcome(string name) => ValueOf(Outcomes, name);
+
+    private static string NameOf<T>((T Value, string Name)[] words, T value) where T : struct, Enum =>
+        words.Single(w => EqualityComparer<T>.Default.Equals(w.Value, value)).Name;
+
+    private static T ValueOf<T>((T Value, string Name)[] words, string name) where T : struct, Enum =>
+        words.SingleOrDefault(w => w.Name == name) is { Name: not null } word
+            ? word.Value
+            : throw new FormatException($"the database answered '{name}', which is no {typeof(T).Name}");
 }

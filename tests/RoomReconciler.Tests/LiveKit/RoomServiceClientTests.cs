@@ -39,10 +39,9 @@ public sealed class RoomServiceClientTests
             ["LiveKit:Url"] = url,
             ["LiveKit:ApiKey"] = TestTokens.ApiKey,
             ["LiveKit:ApiSecret"] = TestTokens.Secret,
-            ["Reconciler:PollInterval"] = PollInterval.ToString(),
             ["LiveKit:RequestsPerMinute"] = perMinute.ToString(),
         }).Build();
-        var services = new ServiceCollection().AddLogging();
+        var services = new ServiceCollection().AddLogging().AddSingleton(RoomServiceBudget.For(PollInterval));
         if (time is not null) services.AddSingleton(time);
         if (budgetDatabase is not null) services.AddSingleton(budgetDatabase.DataSource);
         return services.AddLiveKit(configuration).BuildServiceProvider();

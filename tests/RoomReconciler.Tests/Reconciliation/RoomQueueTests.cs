@@ -89,4 +89,67 @@ public sealed class RoomQueueTests
         await stop.CancelAsync();
         Assert.That(async () => await again, Throws.InstanceOf<OperationCanceledException>(), "the reader stops with the host");
     }
+
+    [Test]
+    public async Task ANewDeadline_ReplacesTheOneBefore()
+    {
+        var time = new FakeTimeProvider(T);
+        using var queue = new RoomQueue(time);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await using var reader = queue.ReadAllAsync(stop.Token).GetAsyncEnumerator(stop.Token);
+        var clock = new DatabaseTime(T, Stopwatch.GetTimestamp());
+        queue.RecheckAt(Session, clock.Now + TimeSpan.FromSeconds(30), clock, ClockSource.Webhook);
+        queue.RecheckAt(Session, clock.Now + TimeSpan.FromSeconds(60), clock, ClockSource.Poll); // the grace began again
+
+        var next = reader.MoveNextAsync().AsTask();
+        time.Advance(TimeSpan.FromSeconds(31));
+        await Task.Delay(50);
+        Assert.That(next.IsCompleted, Is.False, "the replaced deadline does not fire");
+        time.Advance(TimeSpan.FromSeconds(30));
+        Assert.That(await next, Is.True);
+        Assert.That((reader.Current.DeadlineOnly, reader.Current.Source), Is.EqualTo((true, ClockSource.Poll)));
+    }
+
+    [Test]
+    public async Task ADeadlineAlreadyPast_IsQueuedAtOnce()
+    {
+        var time = new FakeTimeProvider(T);
+        using var queue = new RoomQueue(time);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await using var reader = queue.ReadAllAsync(stop.Token).GetAsyncEnumerator(stop.Token);
+        var clock = new DatabaseTime(T, Stopwatch.GetTimestamp());
+        queue.RecheckAt(Session, clock.Now - TimeSpan.FromSeconds(1), clock, ClockSource.Poll);
+        Assert.That(await reader.MoveNextAsync(), Is.True, "without the host's clock moving on");
+        Assert.That((reader.Current.SessionId, reader.Current.DeadlineOnly), Is.EqualTo((Session, true)));
+    }
+
+    [Test]
+    public async Task WhenFull_ANewRoomIsDropped_AQueuedRoomStillMerges_AndDrainingMakesRoom()
+    {
+        using var queue = new RoomQueue(TimeProvider.System);
+        var rooms = Enumerable.Range(0, RoomQueue.MaxRooms).Select(_ => Guid.NewGuid()).ToArray();
+        foreach (var room in rooms) queue.Enqueue(new RoomRequest(room, ClockSource.Webhook));
+        queue.Enqueue(new RoomRequest(Guid.NewGuid(), ClockSource.Webhook)); // one room too many: the next poll will see it
+        queue.Enqueue(new RoomRequest(rooms[0], ClockSource.Webhook, Departed: ImmutableHashSet.Create(StringComparer.Ordinal, "customer")));
+
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await using var reader = queue.ReadAllAsync(stop.Token).GetAsyncEnumerator(stop.Token);
+        var taken = new List<RoomRequest>();
+        for (var i = 0; i < RoomQueue.MaxRooms; i++)
+        {
+            Assert.That(await reader.MoveNextAsync(), Is.True);
+            taken.Add(reader.Current);
+            queue.Done(reader.Current.SessionId);
+        }
+        Assert.That(taken.Select(r => r.SessionId), Is.EqualTo(rooms), "every queued room once, in the order they came");
+        Assert.That(taken[0].Departed, Is.EquivalentTo(new[] { "customer" }), "a room already queued still takes what arrives for it");
+
+        var next = reader.MoveNextAsync().AsTask();
+        await Task.Delay(50);
+        Assert.That(next.IsCompleted, Is.False, "the room that came while the queue was full was dropped");
+        var later = Guid.NewGuid();
+        queue.Enqueue(new RoomRequest(later, ClockSource.Webhook));
+        Assert.That(await next, Is.True);
+        Assert.That(reader.Current.SessionId, Is.EqualTo(later), "drained, the queue takes new rooms again");
+    }
 }

@@ -7,14 +7,14 @@ namespace RoomReconciler.LiveKit;
 /// 400 for a signed body that is not a webhook event, 413 for a body over 1 MiB, 503 when the database cannot
 /// record the event within <see cref="WebhookEventStore.RecordWait"/> (LiveKit retries 5xx, not 4xx: docs/livekit.md §4).
 /// </summary>
-public static class WebhookEndpoint
+public static class WebhookApi
 {
     public const string Path = "/livekit/webhook";
 
     /// <summary>LiveKit's events are a few KiB; anything near this is not from LiveKit.</summary>
     public const int MaxBodyBytes = 1024 * 1024;
 
-    public static WebApplication MapLiveKitWebhook(this WebApplication app)
+    public static IEndpointRouteBuilder MapWebhookApi(this IEndpointRouteBuilder app)
     {
         app.MapPost(Path, HandleAsync);
         return app;
@@ -25,7 +25,7 @@ public static class WebhookEndpoint
         LiveKitMetrics metrics, ILoggerFactory loggers, CancellationToken ct)
     {
         using var activity = WebhookTracing.Source.StartActivity("livekit webhook");
-        var logger = loggers.CreateLogger(typeof(WebhookEndpoint));
+        var logger = loggers.CreateLogger(typeof(WebhookApi));
         var authorization = request.Headers.Authorization.ToString();
         if (authorization.Length == 0) return Reject(logger, metrics, "no Authorization header");
 

@@ -11,7 +11,7 @@ using RoomReconciler.Tests.Support;
 namespace RoomReconciler.Tests.LiveKit;
 
 /// <summary>POST /livekit/webhook on the real daemon host, over real HTTP, with a real PostgreSQL behind it.</summary>
-public sealed class WebhookEndpointTests
+public sealed class WebhookApiTests
 {
     private string _database = null!;
 
@@ -71,7 +71,7 @@ public sealed class WebhookEndpointTests
         {
             HttpContent content = chunked ? new StreamContent(new MemoryStream(body)) : new ByteArrayContent(body);
             content.Headers.ContentType = new MediaTypeHeaderValue("application/webhook+json");
-            var request = new HttpRequestMessage(HttpMethod.Post, WebhookEndpoint.Path) { Content = content };
+            var request = new HttpRequestMessage(HttpMethod.Post, WebhookApi.Path) { Content = content };
             if (chunked) request.Headers.TransferEncodingChunked = true;
             // Raw, as LiveKit sends it: no scheme, which HttpClient's typed header would insist on.
             if (authorization is not null) request.Headers.TryAddWithoutValidation("Authorization", authorization);
@@ -205,7 +205,7 @@ public sealed class WebhookEndpointTests
     [TestCase(true)]
     public async Task Oversized_PayloadTooLarge(bool chunked)
     {
-        var body = Encoding.UTF8.GetBytes(Event(NewId()).Replace("\"name\":\"session-1\"", "\"metadata\":\"" + new string('x', WebhookEndpoint.MaxBodyBytes) + "\""));
+        var body = Encoding.UTF8.GetBytes(Event(NewId()).Replace("\"name\":\"session-1\"", "\"metadata\":\"" + new string('x', WebhookApi.MaxBodyBytes) + "\""));
         var response = await _daemon.PostAsync(body, TestTokens.Webhook(body), chunked);
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
     }

@@ -6,7 +6,7 @@ using LK = RoomReconciler.LiveKit;
 namespace RoomReconciler.Tests.Reconciliation;
 
 /// <summary>The pure decision, case by case: stored state × observed room × time → actions and presence.</summary>
-public sealed class DecisionTests
+public sealed class ClockDeciderTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan Grace = TimeSpan.FromSeconds(30);
@@ -17,7 +17,7 @@ public sealed class DecisionTests
     private static ObservedParticipant Person(string identity, double joinedAt, ParticipantCategory category = ParticipantCategory.Standard,
         bool hidden = false, bool active = true) => new(identity, category, hidden, active, At(joinedAt));
 
-    private static RoomObservation Room(params ObservedParticipant[] participants) => new(participants);
+    private static RoomObservation Room(params ObservedParticipant[] participants) => new RoomObservation.Known(participants);
 
     /// <summary>A clock as the database stores it: Unix milliseconds.</summary>
     private static ClockState Clock(double? startedAt, bool paused, double? lastChange, double pausedSeconds = 0) =>
@@ -116,6 +116,16 @@ public sealed class DecisionTests
     {
         foreach (var stored in new[] { NotStarted(), Running(), Running(participants: ["mechanic"], belowSince: 0), PausedAt(30) })
             Assert.That(ClockDecider.Decide(stored, RoomObservation.Unknown, At(1000), Rules), Is.SameAs(Decision.Nothing));
+    }
+
+    [Test]
+    public void LiveKitUnreadable_IsNotAnEmptyRoom()
+    {
+        var stored = Running(observedAt: 0);
+        var empty = ClockDecider.Decide(stored, RoomObservation.Absent, At(10), Rules);
+        Assert.That((empty.Presence?.BelowSince, empty.RecheckAt), Is.EqualTo(((DateTimeOffset?)At(10), (DateTimeOffset?)At(40))),
+            "an empty room starts the grace");
+        Assert.That(ClockDecider.Decide(stored, RoomObservation.Unknown, At(10), Rules), Is.SameAs(Decision.Nothing), "an unreadable one starts nothing");
     }
 
     [Test]
