@@ -18,9 +18,9 @@ public sealed class DatabaseCheck(NpgsqlDataSource dataSource, IOptions<Postgres
             var status = new Migrator(postgres.Value.Postgres!).GetStatus();
             return status.IsCurrent ? null : status.Describe();
         }
-        catch (Exception e) when (e is NpgsqlException or MigrationException or TimeoutException)
+        catch (Exception e) when (DatabaseFailure.IsUnavailable(e) || e is MigrationException)
         {
-            return $"cannot use {DatabaseTarget.Describe(postgres.Value.Postgres!)}: {DatabaseTarget.Reason(e)}";
+            return $"cannot use {DatabaseTarget.Describe(postgres.Value.Postgres!)}: {DatabaseFailure.Reason(e)}";
         }
     }
 }

@@ -17,7 +17,7 @@ public sealed class TrackedSessionsCheck(NpgsqlDataSource dataSource) : IStartup
             Note = new StartupNote((await new TrackedSessions(dataSource).CountAsync(cancellationToken)).ToString(), Warning: false);
             return null;
         }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        catch (Exception e) when (DatabaseFailure.IsUnavailable(e))
         {
             return $"cannot count tracked sessions: {e.Message}";
         }

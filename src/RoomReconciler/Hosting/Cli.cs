@@ -132,9 +132,9 @@ public static class Cli
             return 0;
         }
         // Evolve reports an unreachable database from its constructor, unwrapped.
-        catch (Exception e) when (e is MigrationException or EvolveDb.EvolveException or Quartz.SchedulerException || DatabaseTarget.IsUnavailable(e))
+        catch (Exception e) when (e is MigrationException or EvolveDb.EvolveException or Quartz.SchedulerException || DatabaseFailure.IsUnavailable(e))
         {
-            return Fail($"migration of {DatabaseTarget.Describe(connectionString)} failed: {DatabaseTarget.Reason(e)}");
+            return Fail($"migration of {DatabaseTarget.Describe(connectionString)} failed: {DatabaseFailure.Reason(e)}");
         }
     }
 

@@ -42,7 +42,7 @@ public sealed class ClockOffsetCheck(IHttpClientFactory httpClients, IOptions<Li
                 parts.Add($"{what} {Describe(offset)}");
                 if (offset.Duration() > worst) worst = offset.Duration();
             }
-            catch (Exception e) when (e is HttpRequestException or NpgsqlException or TimeoutException or InvalidOperationException or TaskCanceledException)
+            catch (Exception e) when (e is HttpRequestException or InvalidOperationException or TaskCanceledException || Database.DatabaseFailure.IsUnavailable(e))
             {
                 parts.Add($"{what} not measured ({e.Message})");
             }
