@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using System.Net.Sockets;
 using System.Text.Json;
 using Npgsql;
+using RoomReconciler.Database;
 
 namespace RoomReconciler.Clock;
 
@@ -171,7 +171,7 @@ public sealed class ClockCache(NpgsqlDataSource database, DatabaseClock clock, C
                 await using var connection = await database.OpenConnectionAsync(bounded.Token);
                 answers = await LoadAsync(connection, batch, bounded.Token);
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or SocketException or IOException or OperationCanceledException)
+            catch (Exception e) when (DatabaseFailure.IsUnavailable(e) || e is OperationCanceledException)
             {
                 failed = new ClockUnavailableException(e);
             }

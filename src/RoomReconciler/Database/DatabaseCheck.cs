@@ -9,18 +9,18 @@ public sealed class DatabaseCheck(NpgsqlDataSource dataSource, IOptions<Postgres
 {
     public string Name => "PostgreSQL and migrations";
 
-    public async Task<string?> CheckAsync(CancellationToken cancellationToken)
+    public async Task<StartupCheckResult> CheckAsync(CancellationToken cancellationToken)
     {
         try
         {
             await using var command = dataSource.CreateCommand("SELECT 1");
             await command.ExecuteScalarAsync(cancellationToken);
             var status = new Migrator(postgres.Value.Postgres!).GetStatus();
-            return status.IsCurrent ? null : status.Describe();
+            return status.IsCurrent ? StartupCheckResult.Passed() : StartupCheckResult.Failed(status.Describe());
         }
-        catch (Exception e) when (e is NpgsqlException or MigrationException or TimeoutException)
+        catch (Exception e) when (DatabaseFailure.IsUnavailable(e) || e is MigrationException)
         {
-            return $"cannot use {DatabaseTarget.Describe(postgres.Value.Postgres!)}: {DatabaseTarget.Reason(e)}";
+            return StartupCheckResult.Failed($"cannot use {DatabaseTarget.Describe(postgres.Value.Postgres!)}: {DatabaseFailure.Reason(e)}");
         }
     }
 }

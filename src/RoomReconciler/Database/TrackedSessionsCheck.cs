@@ -8,18 +8,15 @@ public sealed class TrackedSessionsCheck(NpgsqlDataSource dataSource) : IStartup
 {
     public string Name => "tracked sessions";
 
-    public StartupNote? Note { get; private set; }
-
-    public async Task<string?> CheckAsync(CancellationToken cancellationToken)
+    public async Task<StartupCheckResult> CheckAsync(CancellationToken cancellationToken)
     {
         try
         {
-            Note = new StartupNote((await new TrackedSessions(dataSource).CountAsync(cancellationToken)).ToString(), Warning: false);
-            return null;
+            return StartupCheckResult.Passed((await new TrackedSessions(dataSource).CountAsync(cancellationToken)).ToString());
         }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        catch (Exception e) when (DatabaseFailure.IsUnavailable(e))
         {
-            return $"cannot count tracked sessions: {e.Message}";
+            return StartupCheckResult.Failed($"cannot count tracked sessions: {e.Message}");
         }
     }
 }

@@ -174,7 +174,7 @@ public sealed class EventDelivery(
             await work();
             return true;
         }
-        catch (Exception e) when (!stoppingToken.IsCancellationRequested && e is NpgsqlException or TimeoutException or InvalidOperationException)
+        catch (Exception e) when (!stoppingToken.IsCancellationRequested && (DatabaseFailure.IsUnavailable(e) || e is InvalidOperationException))
         {
             log.LogWarning("Events: cannot {What} ({Error}); trying again in {PollInterval}", what, e.Message, options.Value.PollInterval);
             metrics.DatabaseError();

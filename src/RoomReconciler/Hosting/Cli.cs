@@ -132,25 +132,23 @@ public static class Cli
             return 0;
         }
         // Evolve reports an unreachable database from its constructor, unwrapped.
-        catch (Exception e) when (e is MigrationException or EvolveDb.EvolveException or Quartz.SchedulerException || DatabaseTarget.IsUnavailable(e))
+        catch (Exception e) when (e is MigrationException or EvolveDb.EvolveException or Quartz.SchedulerException || DatabaseFailure.IsUnavailable(e))
         {
-            return Fail($"migration of {DatabaseTarget.Describe(connectionString)} failed: {DatabaseTarget.Reason(e)}");
+            return Fail($"migration of {DatabaseTarget.Describe(connectionString)} failed: {DatabaseFailure.Reason(e)}");
         }
     }
 
     private static async Task<int> CheckAsync(string[] args)
     {
         var app = DaemonHost.Build(args);
-        var problems = new List<string>();
+        var failed = false;
         foreach (var check in app.Services.GetServices<IStartupCheck>())
         {
-            var problem = await check.CheckAsync(CancellationToken.None);
-            var note = problem is null ? check.Note : null;
-            var status = problem is not null ? "FAIL" : note is { Warning: true } ? "WARN" : "ok  ";
-            Console.Out.WriteLine($"{status} {check.Name}{((problem ?? note?.Text) is { } text ? ": " + text : "")}");
-            if (problem is not null) problems.Add(problem);
+            var result = await check.CheckAsync(CancellationToken.None);
+            Console.Out.WriteLine(result.Line(check.Name));
+            failed |= result.Failure is not null;
         }
-        return problems.Count == 0 ? 0 : 1;
+        return failed ? 1 : 0;
     }
 
     /// <summary>One line naming the key, for a configuration that cannot be bound or does not validate.</summary>
@@ -172,14 +170,4 @@ public static class Cli
         Console.Error.WriteLine(message);
         return 2;
     }
-}
-
-/// <summary>Something `check` verifies: null when fine, else what is wrong in one line.</summary>
-public interface IStartupCheck
-{
-    string Name { get; }
-    Task<string?> CheckAsync(CancellationToken cancellationToken);
-
-    /// <summary>After a passing <see cref="CheckAsync"/>: a measurement worth printing, or a warning that does not fail `check`.</summary>
-    StartupNote? Note => null;
 }

@@ -23,9 +23,9 @@ public static class DatabaseWait
         {
             return await migrator.GetPendingAsync(CancellationToken.None);
         }
-        catch (Exception e) when (DatabaseTarget.IsUnavailable(e))
+        catch (Exception e) when (DatabaseFailure.IsUnavailable(e))
         {
-            problem = DatabaseTarget.Reason(e);
+            problem = DatabaseFailure.Reason(e);
         }
 
         var waiting = new WaitingForDatabase(target, problem);
@@ -46,9 +46,9 @@ public static class DatabaseWait
                     log.LogInformation("{Database} is available", target);
                     return pending;
                 }
-                catch (Exception e) when (DatabaseTarget.IsUnavailable(e))
+                catch (Exception e) when (DatabaseFailure.IsUnavailable(e))
                 {
-                    waiting.Problem = DatabaseTarget.Reason(e);
+                    waiting.Problem = DatabaseFailure.Reason(e);
                 }
             }
         }

@@ -92,9 +92,9 @@ public sealed class Readiness(IOptions<PostgresOptions> postgres, TimeProvider t
             var pending = await new Migrator(BoundedConnection).GetPendingAsync(CancellationToken.None);
             return pending.Count == 0 ? null : MigrationStatus.Behind(pending);
         }
-        catch (Exception e) when (DatabaseTarget.IsUnavailable(e) || e is MigrationException)
+        catch (Exception e) when (DatabaseFailure.IsUnavailable(e) || e is MigrationException)
         {
-            return $"cannot use {DatabaseTarget.Describe(postgres.Value.Postgres!)}: {DatabaseTarget.Reason(e)}";
+            return $"cannot use {DatabaseTarget.Describe(postgres.Value.Postgres!)}: {DatabaseFailure.Reason(e)}";
         }
     }
 }

@@ -1,4 +1,4 @@
-using Npgsql;
+using RoomReconciler.Database;
 
 namespace RoomReconciler.Hosting;
 
@@ -9,7 +9,7 @@ public static class OperatorCommand
     public static async Task<int> RunAsync(string name, Func<Task<int>> run, TextWriter error)
     {
         try { return await run(); }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        catch (Exception e) when (DatabaseFailure.IsUnavailable(e))
         {
             error.WriteLine($"{name}: cannot use the database: {e.Message}");
             return 1;

@@ -27,9 +27,7 @@ public sealed class ClockOffsetCheck(IHttpClientFactory httpClients, IOptions<Li
 
     public string Name => "Clock offsets";
 
-    public StartupNote? Note { get; private set; }
-
-    public async Task<string?> CheckAsync(CancellationToken cancellationToken)
+    public async Task<StartupCheckResult> CheckAsync(CancellationToken cancellationToken)
     {
         var parts = new List<string>();
         var worst = TimeSpan.Zero;
@@ -42,16 +40,17 @@ public sealed class ClockOffsetCheck(IHttpClientFactory httpClients, IOptions<Li
                 parts.Add($"{what} {Describe(offset)}");
                 if (offset.Duration() > worst) worst = offset.Duration();
             }
-            catch (Exception e) when (e is HttpRequestException or NpgsqlException or TimeoutException or InvalidOperationException or TaskCanceledException)
+            catch (Exception e) when (e is HttpRequestException or InvalidOperationException or TaskCanceledException || Database.DatabaseFailure.IsUnavailable(e))
             {
                 parts.Add($"{what} not measured ({e.Message})");
             }
         }
         var text = string.Join(", ", parts);
         if (worst > FailAbove)
-            return $"{text}: beyond the {FailAbove.TotalSeconds:0} s that tokens and webhooks tolerate; synchronise the clocks (NTP)";
-        Note = new StartupNote(worst > WarnAbove ? $"{text}: above {WarnAbove.TotalSeconds:0} s, synchronise the clocks (NTP)" : text, worst > WarnAbove);
-        return null;
+            return StartupCheckResult.Failed($"{text}: beyond the {FailAbove.TotalSeconds:0} s that tokens and webhooks tolerate; synchronise the clocks (NTP)");
+        return worst > WarnAbove
+            ? StartupCheckResult.PassedWithWarning($"{text}: above {WarnAbove.TotalSeconds:0} s, synchronise the clocks (NTP)")
+            : StartupCheckResult.Passed(text);
     }
 
     /// <summary>"+1.234 s ahead of ours" style: positive when their clock is ahead.</summary>

@@ -8,12 +8,12 @@ public sealed class LiveKitCheck(RoomServiceClient client, IOptions<LiveKitOptio
 {
     public string Name => "LiveKit RoomService";
 
-    public async Task<string?> CheckAsync(CancellationToken cancellationToken)
+    public async Task<StartupCheckResult> CheckAsync(CancellationToken cancellationToken)
     {
         try
         {
             await client.ListRooms(null, cancellationToken);
-            return null;
+            return StartupCheckResult.Passed();
         }
         catch (LiveKitException e)
         {
@@ -22,7 +22,7 @@ public sealed class LiveKitCheck(RoomServiceClient client, IOptions<LiveKitOptio
                 : e.Kind is LiveKitErrorKind.Transport or LiveKitErrorKind.Timeout or LiveKitErrorKind.BadRoute
                     ? "; check LiveKit:Url"
                     : "";
-            return $"cannot list rooms at {options.Value.HttpBaseUri}: {e.Message}{hint}";
+            return StartupCheckResult.Failed($"cannot list rooms at {options.Value.HttpBaseUri}: {e.Message}{hint}");
         }
     }
 }

@@ -70,7 +70,7 @@ public sealed class RequestBudget(IOptions<LiveKitOptions> options, LiveKitMetri
             int granted;
             TimeSpan wait;
             try { (granted, wait) = await TakeAsync(1, Ceiling(priority), ct); }
-            catch (NpgsqlException e)
+            catch (Exception e) when (Database.DatabaseFailure.IsUnavailable(e))
             {
                 // One call, unbudgeted, rather than none: without PostgreSQL the reconciler loads nothing and so calls
                 // nothing, and what still calls (`check`, a reconcile whose session was loaded) is one call at a time.
@@ -100,7 +100,7 @@ public sealed class RequestBudget(IOptions<LiveKitOptions> options, LiveKitMetri
         var asked = every is { } interval ? Math.Min(wanted, Paced(priority, interval)) : wanted;
         int granted;
         try { (granted, _) = await TakeAsync(asked, Ceiling(priority), ct); }
-        catch (NpgsqlException e)
+        catch (Exception e) when (Database.DatabaseFailure.IsUnavailable(e))
         {
             // A batch is never made unbudgeted: its looks wait for a later tick.
             log.LogWarning("LiveKit request budget unavailable, {Wanted} {Priority} looks wait for a later tick: {Reason}", wanted, priority, e.Message);
@@ -133,7 +133,7 @@ public sealed class RequestBudget(IOptions<LiveKitOptions> options, LiveKitMetri
             command.Parameters.AddWithValue(CountedWindow);
             await command.ExecuteNonQueryAsync(ct);
         }
-        catch (NpgsqlException e)
+        catch (Exception e) when (Database.DatabaseFailure.IsUnavailable(e))
         {
             log.LogWarning("LiveKit throttled us; the hold of {Hold:0.###} s could not be shared with the other replicas: {Reason}", hold.TotalSeconds, e.Message);
         }

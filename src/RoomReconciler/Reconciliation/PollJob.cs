@@ -35,7 +35,7 @@ public sealed class PollJob(ClockReconciler reconciler, RoomQueue queue, Transit
         {
             log.LogInformation("Tick cancelled by shutdown");
         }
-        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+        catch (Exception e) when (Database.DatabaseFailure.IsUnavailable(e))
         {
             // The database is away; the next tick tries again. Nothing was half-applied: apply is one statement.
             log.LogWarning("Tick failed, database unavailable: {Reason}", e.Message);

@@ -2,8 +2,8 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
-using Npgsql;
 using RoomReconciler.Clock;
+using RoomReconciler.Database;
 using RoomReconciler.Reconciliation;
 
 namespace RoomReconciler.Timeline;
@@ -50,7 +50,7 @@ public static class TimelineApi
                 ? TypedResults.Ok(TimelineBuilder.Build(clock, now, events, presence, rules.CurrentValue))
                 : TypedResults.NotFound(new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Unknown session" });
         }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException && !ct.IsCancellationRequested)
+        catch (Exception e) when (DatabaseFailure.IsUnavailable(e) && !ct.IsCancellationRequested)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The clock database is unavailable");
         }

@@ -9,32 +9,32 @@ namespace RoomReconciler.Tests.LiveKit;
 [NonParallelizable]
 public sealed class ClockOffsetCheckTests
 {
-    private static async Task<(string? Problem, StartupNote? Note, TimeSpan LiveKit)> CheckAsync(TimeSpan liveKitOffset)
+    private static async Task<(string? Problem, StartupCheckResult Result, TimeSpan LiveKit)> CheckAsync(TimeSpan liveKitOffset)
     {
         await using var host = await ScenarioHost.CreateAsync(liveKitTime: new OffsetTime(liveKitOffset));
         await using var app = DaemonHost.Build(host.DaemonArgs());
         var check = app.Services.GetServices<IStartupCheck>().OfType<ClockOffsetCheck>().Single();
-        var problem = await check.CheckAsync(CancellationToken.None);
-        return (problem, check.Note, await check.LiveKitOffsetAsync(CancellationToken.None));
+        var result = await check.CheckAsync(CancellationToken.None);
+        return (result.Failure, result, await check.LiveKitOffsetAsync(CancellationToken.None));
     }
 
     [Test]
     public async Task InSync_IsOk_AndReportsBothOffsets()
     {
-        var (problem, note, measured) = await CheckAsync(TimeSpan.Zero);
+        var (problem, result, measured) = await CheckAsync(TimeSpan.Zero);
         Assert.That(problem, Is.Null);
-        Assert.That(note!.Warning, Is.False, note.Text);
-        Assert.That(note.Text, Does.Contain("LiveKit ").And.Contain("PostgreSQL "));
+        Assert.That(result.Warning, Is.False, result.Note);
+        Assert.That(result.Note, Does.Contain("LiveKit ").And.Contain("PostgreSQL "));
         Assert.That(measured.Duration(), Is.LessThan(TimeSpan.FromMilliseconds(300)), "measured from the Date header's tick, not to the second");
     }
 
     [Test]
     public async Task LiveKitAheadByMoreThanASecond_IsAWarning_NotAFailure()
     {
-        var (problem, note, measured) = await CheckAsync(TimeSpan.FromSeconds(2.5));
+        var (problem, result, measured) = await CheckAsync(TimeSpan.FromSeconds(2.5));
         Assert.That(problem, Is.Null);
-        Assert.That(note!.Warning, Is.True);
-        Assert.That(note.Text, Does.Contain("LiveKit +2.").And.Contain("ahead of ours"));
+        Assert.That(result.Warning, Is.True);
+        Assert.That(result.Note, Does.Contain("LiveKit +2.").And.Contain("ahead of ours"));
         Assert.That(measured.TotalSeconds, Is.EqualTo(2.5).Within(0.3));
     }
 

@@ -412,10 +412,10 @@ public sealed class RoomServiceClientTests
     {
         _fake.Respond = FakeLiveKit.Reply(401, "invalid API key", "text/plain");
         var check = _services.GetServices<RoomReconciler.Hosting.IStartupCheck>().OfType<LiveKitCheck>().Single();
-        var problem = await check.CheckAsync(CancellationToken.None);
+        var problem = (await check.CheckAsync(CancellationToken.None)).Failure;
         Assert.That(problem, Does.Contain("invalid API key").And.Contain("LiveKit:ApiSecret").And.Not.Contain("\n"));
         _fake.Respond = FakeLiveKit.Reply(200, "{}");
-        Assert.That(await check.CheckAsync(CancellationToken.None), Is.Null);
+        Assert.That((await check.CheckAsync(CancellationToken.None)).Failure, Is.Null);
     }
 
     [TestCase(10, 8000, 2500)]
