@@ -16,12 +16,12 @@ public static class TestTokens
     public const string ApiKey = "devkey";
     public const string Secret = "secret";
 
-    public static string Encode(string json) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(json));
+    public static string Encode(string json) => System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(json));
 
     public static string Sign(string payloadJson, string secret = Secret, string alg = "HS256")
     {
         var input = Encode($$"""{"alg":"{{alg}}","typ":"JWT"}""") + "." + Encode(payloadJson);
-        return input + "." + Base64Url.EncodeToString(Mac(input, secret, alg));
+        return input + "." + System.Buffers.Text.Base64Url.EncodeToString(Mac(input, secret, alg));
     }
 
     /// <summary>A token as LiveKit's SDKs make it: iss, iat, nbf, exp (10 min unless told) and the video grant.</summary>
@@ -42,15 +42,15 @@ public static class TestTokens
     public static string Create() => Mint(new { roomCreate = true });
 
     /// <summary>The claims of a token, unverified.</summary>
-    public static JsonElement Claims(string jwt) => JsonDocument.Parse(Base64Url.DecodeFromChars(jwt.Split('.')[1])).RootElement;
+    public static JsonElement Claims(string jwt) => JsonDocument.Parse(System.Buffers.Text.Base64Url.DecodeFromChars(jwt.Split('.')[1])).RootElement;
 
     /// <summary>The claims when the token is HS256 and its signature verifies with <paramref name="secret"/>, else null.</summary>
     public static JsonElement? Verify(string token, string secret = Secret)
     {
         var parts = token.Split('.');
         if (parts.Length != 3) return null;
-        if (Base64Url.EncodeToString(Mac(parts[0] + "." + parts[1], secret, "HS256")) != parts[2]) return null;
-        var header = JsonDocument.Parse(Base64Url.DecodeFromChars(parts[0])).RootElement;
+        if (System.Buffers.Text.Base64Url.EncodeToString(Mac(parts[0] + "." + parts[1], secret, "HS256")) != parts[2]) return null;
+        var header = JsonDocument.Parse(System.Buffers.Text.Base64Url.DecodeFromChars(parts[0])).RootElement;
         return header.GetProperty("alg").GetString() == "HS256" ? Claims(token) : null;
     }
 
