@@ -54,8 +54,7 @@ public sealed class RoomQueueTests
         Assert.That(reader.Current.Departed, Has.Count.EqualTo(5), "five webhooks, one reconcile");
         queue.Enqueue(Joined("p0", T.AddSeconds(9))); // arrives while the room is being reconciled
         var next = reader.MoveNextAsync().AsTask();
-        await Task.Delay(100);
-        Assert.That(next.IsCompleted, Is.False, "not handed to a second worker while the first has the room");
+        await NotYet(next, "not handed to a second worker while the first has the room");
         queue.Done(Session);
         Assert.That(await next, Is.True);
         Assert.That(reader.Current.ActiveHint?.Identity, Is.EqualTo("p0"));
@@ -64,19 +63,15 @@ public sealed class RoomQueueTests
     [Test]
     public async Task ARecheck_IsQueuedAtItsDeadline_OnTheHostsClock_OncePerDeadline()
     {
-        var time = new FakeTimeProvider(T);
-        using var queue = new RoomQueue(time);
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        await using var reader = queue.ReadAllAsync(stop.Token).GetAsyncEnumerator(stop.Token);
-        var clock = new DatabaseTime(T, Stopwatch.GetTimestamp());
+        await using var host = new FakeClockQueue();
+        var (time, queue, reader, clock) = (host.Time, host.Queue, host.Reader, host.Clock);
         var deadline = clock.Now + TimeSpan.FromSeconds(30);
         queue.RecheckAt(Session, deadline, clock, ClockSource.Webhook);
         queue.RecheckAt(Session, deadline, clock, ClockSource.Poll); // the same deadline, seen again by a poll
 
         var next = reader.MoveNextAsync().AsTask();
         time.Advance(TimeSpan.FromSeconds(29));
-        await Task.Delay(50);
-        Assert.That(next.IsCompleted, Is.False, "not before the deadline");
+        await NotYet(next, "not before the deadline");
         time.Advance(TimeSpan.FromSeconds(2));
         Assert.That(await next, Is.True);
         Assert.That((reader.Current.DeadlineOnly, reader.Current.Priority, reader.Current.Source),
@@ -84,27 +79,22 @@ public sealed class RoomQueueTests
         queue.Done(Session);
         var again = reader.MoveNextAsync().AsTask();
         time.Advance(TimeSpan.FromMinutes(1));
-        await Task.Delay(50);
-        Assert.That(again.IsCompleted, Is.False, "one recheck per deadline");
-        await stop.CancelAsync();
+        await NotYet(again, "one recheck per deadline");
+        await host.Stop.CancelAsync();
         Assert.That(async () => await again, Throws.InstanceOf<OperationCanceledException>(), "the reader stops with the host");
     }
 
     [Test]
     public async Task ANewDeadline_ReplacesTheOneBefore()
     {
-        var time = new FakeTimeProvider(T);
-        using var queue = new RoomQueue(time);
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        await using var reader = queue.ReadAllAsync(stop.Token).GetAsyncEnumerator(stop.Token);
-        var clock = new DatabaseTime(T, Stopwatch.GetTimestamp());
+        await using var host = new FakeClockQueue();
+        var (time, queue, reader, clock) = (host.Time, host.Queue, host.Reader, host.Clock);
         queue.RecheckAt(Session, clock.Now + TimeSpan.FromSeconds(30), clock, ClockSource.Webhook);
         queue.RecheckAt(Session, clock.Now + TimeSpan.FromSeconds(60), clock, ClockSource.Poll); // the grace began again
 
         var next = reader.MoveNextAsync().AsTask();
         time.Advance(TimeSpan.FromSeconds(31));
-        await Task.Delay(50);
-        Assert.That(next.IsCompleted, Is.False, "the replaced deadline does not fire");
+        await NotYet(next, "the replaced deadline does not fire");
         time.Advance(TimeSpan.FromSeconds(30));
         Assert.That(await next, Is.True);
         Assert.That((reader.Current.DeadlineOnly, reader.Current.Source), Is.EqualTo((true, ClockSource.Poll)));
@@ -113,11 +103,8 @@ public sealed class RoomQueueTests
     [Test]
     public async Task ADeadlineAlreadyPast_IsQueuedAtOnce()
     {
-        var time = new FakeTimeProvider(T);
-        using var queue = new RoomQueue(time);
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        await using var reader = queue.ReadAllAsync(stop.Token).GetAsyncEnumerator(stop.Token);
-        var clock = new DatabaseTime(T, Stopwatch.GetTimestamp());
+        await using var host = new FakeClockQueue();
+        var (time, queue, reader, clock) = (host.Time, host.Queue, host.Reader, host.Clock);
         queue.RecheckAt(Session, clock.Now - TimeSpan.FromSeconds(1), clock, ClockSource.Poll);
         Assert.That(await reader.MoveNextAsync(), Is.True, "without the host's clock moving on");
         Assert.That((reader.Current.SessionId, reader.Current.DeadlineOnly), Is.EqualTo((Session, true)));
@@ -145,11 +132,44 @@ public sealed class RoomQueueTests
         Assert.That(taken[0].Departed, Is.EquivalentTo(new[] { "customer" }), "a room already queued still takes what arrives for it");
 
         var next = reader.MoveNextAsync().AsTask();
-        await Task.Delay(50);
-        Assert.That(next.IsCompleted, Is.False, "the room that came while the queue was full was dropped");
+        await NotYet(next, "the room that came while the queue was full was dropped");
         var later = Guid.NewGuid();
         queue.Enqueue(new RoomRequest(later, ClockSource.Webhook));
         Assert.That(await next, Is.True);
         Assert.That(reader.Current.SessionId, Is.EqualTo(later), "drained, the queue takes new rooms again");
+    }
+
+    /// <summary>The reader is still waiting a moment later: nothing was handed out.</summary>
+    private static async Task NotYet(Task<bool> next, string why)
+    {
+        await Task.Delay(100);
+        Assert.That(next.IsCompleted, Is.False, why);
+    }
+
+    /// <summary>A queue on a fake host clock, read as a worker reads it, and a database time read just now.</summary>
+    private sealed class FakeClockQueue : IAsyncDisposable
+    {
+        public FakeClockQueue()
+        {
+            Queue = new RoomQueue(Time);
+            Reader = Queue.ReadAllAsync(Stop.Token).GetAsyncEnumerator(Stop.Token);
+        }
+
+        public FakeTimeProvider Time { get; } = new(T);
+
+        public RoomQueue Queue { get; }
+
+        public CancellationTokenSource Stop { get; } = new(TimeSpan.FromSeconds(5));
+
+        public IAsyncEnumerator<RoomRequest> Reader { get; }
+
+        public DatabaseTime Clock { get; } = new(T, Stopwatch.GetTimestamp());
+
+        public async ValueTask DisposeAsync()
+        {
+            await Reader.DisposeAsync();
+            Queue.Dispose();
+            Stop.Dispose();
+        }
     }
 }
