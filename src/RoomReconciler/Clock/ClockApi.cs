@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using RoomReconciler.Hosting;
+using RoomReconciler.Http;
 
 namespace RoomReconciler.Clock;
 
@@ -15,13 +16,14 @@ public static class ClockApi
 
     public static IServiceCollection AddClockApi(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddKeyedOptions<ClockApiOptions>(configuration);
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics().TryAddSingleton<ClockMetrics>();
         services.AddSingleton<DatabaseClock>();
         services.AddSingleton<ClockStreamLimits>();
         services.AddSingleton<ClockStreams>();
         services.AddSingleton<ClockCache>();
-        services.AddSingleton<ClockAccess>();
+        services.AddSessionAccess();
         services.AddHostedService<ClockListener>();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ClockJsonContext.Default));
         return services;
@@ -31,19 +33,19 @@ public static class ClockApi
     {
         var metrics = app.ServiceProvider.GetRequiredService<ClockMetrics>();
         var api = app.MapGroup("/clock").WithTags("Clock")
-            // First, so that the refusals of the access rule are no-store and counted too.
-            .AddEndpointFilterFactory((factory, next) =>
-            {
-                var filter = new ClockRequestFilter(factory.MethodInfo.Name == nameof(StreamClock) ? "stream" : "snapshot", metrics);
-                return context => filter.InvokeAsync(context, next);
-            })
-            .RequireClockAccess()
+            .RequireSessionAccess()
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        // The request filter first, so that the 400 of a malformed id is no-store and counted too.
         api.MapGet("/{sessionId}", GetClock)
+            .AddAnswerFilter(new ClockRequestFilter("snapshot", metrics))
+            .RequireSessionId()
             .WithName("GetClock")
             .WithSummary("The session's clock snapshot")
             .WithDescription("Times are the database's, ISO-8601 UTC with milliseconds. Authenticate with the LiveKit join token for the session's room (Authorization: Bearer, or ?access_token=).");
         api.MapGet("/{sessionId}/stream", StreamClock)
+            .AddAnswerFilter(new ClockRequestFilter("stream", metrics))
+            .RequireSessionId()
             .WithName("StreamClock")
             .WithSummary("Server-Sent Events: `event: clock` with the snapshot on connect and after every change; a comment heartbeat every 15 s")
             .WithDescription("At most ClockApi:MaxStreamsPerToken open streams per join token and ClockApi:MaxStreams in all; past either, 429 with Retry-After.")
@@ -51,32 +53,31 @@ public static class ClockApi
         return api;
     }
 
-    public static async ValueTask<Results<Ok<ClockSnapshot>, NotFound<ProblemDetails>, ProblemHttpResult>>
-        GetClock(string sessionId, ClockCache clocks)
+    public static async ValueTask<Results<Ok<ClockSnapshot>, ProblemHttpResult>> GetClock(string sessionId, ClockCache clocks)
     {
         try
         {
-            var (entry, now) = await clocks.GetAsync(ClockAccessFilter.AdmittedId(sessionId));
-            return entry.State is { } state ? TypedResults.Ok(state.ToSnapshot(now)) : UnknownSession();
+            var (entry, now) = await clocks.GetAsync(SessionRoute.AdmittedId(sessionId));
+            return entry.State is { } state ? TypedResults.Ok(state.ToSnapshot(now)) : Problems.UnknownSession();
         }
         catch (ClockUnavailableException)
         {
-            return Unavailable();
+            return Problems.DatabaseUnavailable();
         }
     }
 
-    public static async Task<Results<ClockStreamResult, NotFound<ProblemDetails>, ProblemHttpResult>>
+    public static async Task<Results<ClockStreamResult, ProblemHttpResult>>
         StreamClock(string sessionId, HttpRequest request, ClockCache clocks, ClockStreams streams, DatabaseClock clock)
     {
         // Subscribe before reading, so that no change can fall between the read and the subscription.
-        if (streams.TrySubscribe(ClockAccessFilter.AdmittedId(sessionId), ClockAccess.TokenOf(request), out var refused) is not { } subscriber)
+        if (streams.TrySubscribe(SessionRoute.AdmittedId(sessionId), JoinTokenAuthentication.TokenOf(request), out var refused) is not { } subscriber)
             return TooManyStreams(refused);
         // A stream is fed from memory alone: without a vouched map nothing would tell it the next change.
         // Checked after subscribing, so that a map dropped from now on tells this subscriber too.
         if (!clocks.IsTrusted)
         {
             streams.Unsubscribe(subscriber);
-            return Unavailable();
+            return Problems.DatabaseUnavailable();
         }
         try
         {
@@ -85,35 +86,36 @@ public static class ClockApi
             if (entry.State is null)
             {
                 streams.Unsubscribe(subscriber);
-                return UnknownSession();
+                return Problems.UnknownSession();
             }
             return new ClockStreamResult(subscriber, streams, clock);
         }
         catch (ClockUnavailableException)
         {
             streams.Unsubscribe(subscriber);
-            return Unavailable();
+            return Problems.DatabaseUnavailable();
         }
     }
 
-    private static NotFound<ProblemDetails> UnknownSession() =>
-        TypedResults.NotFound(new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Unknown session" });
-
     private static ProblemHttpResult TooManyStreams(ClockStreamLimit limit) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many clock streams",
-            detail: limit == ClockStreamLimit.Token
-                ? "this join token already holds as many open clock streams as ClockApi:MaxStreamsPerToken allows"
-                : "this replica already holds as many open clock streams as ClockApi:MaxStreams allows");
-
-    private static ProblemHttpResult Unavailable() =>
-        TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The clock database is unavailable");
+        Problems.TooManyRequests("Too many clock streams", limit == ClockStreamLimit.Token
+            ? "this join token already holds as many open clock streams as ClockApi:MaxStreamsPerToken allows"
+            : "this replica already holds as many open clock streams as ClockApi:MaxStreams allows");
 
     /// <summary>
     /// Every clock answer is <c>Cache-Control: no-store</c> (a cached clock is a wrong clock), a 503 and a 429 carry
-    /// Retry-After, and each is counted by status.
+    /// Retry-After, and each is counted by status, the access rule's refusals included.
     /// </summary>
-    private sealed class ClockRequestFilter(string endpoint, ClockMetrics metrics) : IEndpointFilter
+    private sealed class ClockRequestFilter(string endpoint, ClockMetrics metrics) : IAnswerFilter
     {
+        public void Refusing(HttpContext context, int statusCode)
+        {
+            // A refusal is a clock answer too, with its span, though the access rule decided it before this filter.
+            using var activity = ClockTracing.Source.StartActivity($"clock {endpoint}");
+            context.Response.Headers.CacheControl = "no-store";
+            metrics.Answered(endpoint, statusCode);
+        }
+
         public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
         {
             using var activity = ClockTracing.Source.StartActivity($"clock {endpoint}");

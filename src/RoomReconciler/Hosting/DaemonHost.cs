@@ -35,16 +35,16 @@ public static class DaemonHost
         builder.Services.AddKeyedOptions<PostgresOptions>(configuration);
         builder.Services.AddKeyedOptions<LiveKitOptions>(configuration);
         builder.Services.AddKeyedOptions<ReconcilerOptions>(configuration);
-        builder.Services.AddKeyedOptions<ClockApiOptions>(configuration);
 
         var connectionString = configuration.BindKeyedOptions<PostgresOptions>().Postgres!;
         // Named: metrics and traces identify the pool by this rather than by host, user and database.
         builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString) { Name = "roomreconciler" }.Build());
         builder.Services.AddSingleton<IStartupCheck, DatabaseCheck>();
-        builder.Services.AddHealthEndpoints();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddHealth();
         builder.Services.AddClockApi(configuration);
-        builder.Services.AddTimelineApi();
-        builder.Services.AddDemoPage(configuration);
+        builder.Services.AddTimeline();
+        builder.Services.AddDemo(configuration);
         builder.Services.AddOpenApi();
 
         builder.Services.AddLiveKit(configuration);
@@ -54,10 +54,11 @@ public static class DaemonHost
         var app = builder.Build();
         app.UseSerilogRequestLogging(RequestLogging.Configure);
         app.MapManagementEndpoints();
+        app.UseSessionAccess();
         app.MapOpenApi();
         app.MapClockApi();
         app.MapTimelineApi();
-        app.MapDemoPage();
+        app.MapDemoApi();
         app.MapWebhookApi();
         return app;
     }

@@ -9,13 +9,13 @@ namespace RoomReconciler.Hosting;
 /// <summary>/healthz (the process serves) and /readyz (PostgreSQL reachable, migrations current), for probes.</summary>
 public static class Health
 {
-    public static IServiceCollection AddHealthEndpoints(this IServiceCollection services)
+    public static IServiceCollection AddHealth(this IServiceCollection services)
     {
         services.AddSingleton<IReadiness, Readiness>();
         return services;
     }
 
-    public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
+    public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {
         // Liveness never touches the database: an outage there must not get the process restarted.
         app.MapGet("/healthz", () => TypedResults.Text("ok\n")).WithTags("Health").WithSummary("Liveness: the process is serving");

@@ -50,7 +50,7 @@ public static class Management
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
                 return Task.CompletedTask;
             });
-        app.MapHealthEndpoints();
+        app.MapHealthApi();
         // This host's registry (MetricsExport): the daemon's own families and the process' alone. prometheus-net's default
         // registry, with its debug families and the meters and event counters it would translate (gauges named *_total,
         // unitless durations, a label naming host, user and database), is never served; those go to OTLP instead (Telemetry).

@@ -4,8 +4,9 @@ using System.Text.Json;
 
 namespace RoomReconciler.LiveKit;
 
-/// <summary>A LiveKit JWT whose signature, issuer and lifetime have been checked.</summary>
-public sealed record VerifiedToken(string Issuer, string? Identity, VideoGrants? Video, string? Sha256, JsonElement Claims);
+/// <summary>A LiveKit JWT whose signature, issuer and lifetime have been checked; <c>exp</c> and <c>nbf</c> as they are, without the leeway.</summary>
+public sealed record VerifiedToken(
+    string Issuer, string? Identity, VideoGrants? Video, string? Sha256, JsonElement Claims, DateTimeOffset Expires, DateTimeOffset? NotBefore);
 
 public sealed class TokenRejectedException(string reason) : Exception(reason);
 
@@ -13,11 +14,15 @@ public sealed class TokenRejectedException(string reason) : Exception(reason);
 /// Verifies LiveKit JWTs as the server does (docs/livekit.md §3): HS256 only (never "none" nor any other
 /// alg), the secret looked up by the `iss` API key, `exp` required, `exp`/`nbf` checked with 60 s leeway.
 /// Written by hand for the same reason as <see cref="AccessToken"/>: the dev secret is too short for the .NET JWT stack.
+/// One instance, registered by <see cref="LiveKitRegistration.AddLiveKit"/>, serves the webhooks and the join tokens.
 /// </summary>
 public sealed class TokenVerifier(IReadOnlyDictionary<string, string> secretsByKey, TimeProvider time)
 {
     public static readonly TimeSpan Leeway = TimeSpan.FromSeconds(60);
     private const int MaxTokenLength = 16 * 1024;
+
+    /// <summary>The reason given for no token at all.</summary>
+    public const string MissingToken = "token is missing";
 
     public TokenVerifier(string apiKey, string apiSecret, TimeProvider time)
         : this(new Dictionary<string, string> { [apiKey] = apiSecret }, time) { }
@@ -25,7 +30,7 @@ public sealed class TokenVerifier(IReadOnlyDictionary<string, string> secretsByK
     /// <exception cref="TokenRejectedException">with the reason, for any problem</exception>
     public VerifiedToken Verify(string? token)
     {
-        if (string.IsNullOrEmpty(token)) throw new TokenRejectedException("token is missing");
+        if (string.IsNullOrEmpty(token)) throw new TokenRejectedException(MissingToken);
         if (token.Length > MaxTokenLength) throw new TokenRejectedException("token is too long");
         var parts = token.Split('.');
         if (parts.Length != 3) throw new TokenRejectedException("token is not a JWT");
@@ -43,7 +48,8 @@ public sealed class TokenVerifier(IReadOnlyDictionary<string, string> secretsByK
         var now = time.GetUtcNow();
         var exp = TimeClaim(claims, "exp") ?? throw new TokenRejectedException("token has no expiry");
         if (now > exp + Leeway) throw new TokenRejectedException("token is expired");
-        if (TimeClaim(claims, "nbf") is { } nbf && now + Leeway < nbf) throw new TokenRejectedException("token is not valid yet");
+        var notBefore = TimeClaim(claims, "nbf");
+        if (notBefore is { } nbf && now + Leeway < nbf) throw new TokenRejectedException("token is not valid yet");
 
         VideoGrants? video = null;
         if (claims.TryGetProperty("video", out var v) && v.ValueKind == JsonValueKind.Object)
@@ -52,7 +58,7 @@ public sealed class TokenVerifier(IReadOnlyDictionary<string, string> secretsByK
             catch (JsonException) { throw new TokenRejectedException("token video grant is malformed"); }
         }
         var identity = StringClaim(claims, "sub") is { Length: > 0 } sub ? sub : StringClaim(claims, "jti");
-        return new VerifiedToken(issuer, identity, video, StringClaim(claims, "sha256"), claims);
+        return new VerifiedToken(issuer, identity, video, StringClaim(claims, "sha256"), claims, exp, notBefore);
     }
 
     private static JsonElement ParseJson(string segment, string what)

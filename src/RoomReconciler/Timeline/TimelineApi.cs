@@ -1,9 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using RoomReconciler.Clock;
 using RoomReconciler.Database;
+using RoomReconciler.Http;
 using RoomReconciler.Reconciliation;
 
 namespace RoomReconciler.Timeline;
@@ -16,7 +16,7 @@ public static class TimelineApi
 {
     public const string PageResource = "RoomReconciler.Timeline.timeline.html";
 
-    public static IServiceCollection AddTimelineApi(this IServiceCollection services)
+    public static IServiceCollection AddTimeline(this IServiceCollection services)
     {
         services.AddSingleton<TimelineStore>();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, TimelineJsonContext.Default));
@@ -25,34 +25,37 @@ public static class TimelineApi
 
     public static RouteGroupBuilder MapTimelineApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/sessions").WithTags("Timeline")
-            .AddEndpointFilterFactory(NegotiationHeaders)
-            .RequireClockAccess();
+        var api = app.MapGroup("/sessions").WithTags("Timeline").RequireSessionAccess();
+        // The negotiation's headers first, so that the 400 of a malformed id carries them too.
         api.MapGet("/{sessionId}/timeline", GetTimeline)
+            .AddAnswerFilter(new NegotiationHeaders())
+            .RequireSessionId()
             .WithName("GetSessionTimeline")
             .WithSummary("The session's clock history: events, running and paused intervals, grace periods, presence, billed total")
             .WithDescription("JSON unless the request prefers text/html (a browser), which gets the chart page. Authenticate as for /clock.")
             .Produces<string>(StatusCodes.Status200OK, "text/html")
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/{sessionId}/timeline.html", GetTimelinePage)
+            .RequireSessionId()
             .WithName("GetSessionTimelinePage")
             .WithSummary("The timeline as a chart (HTML); it loads the JSON with the page's ?access_token=");
         return api;
     }
 
-    public static async Task<Results<Ok<SessionTimeline>, ContentHttpResult, NotFound<ProblemDetails>, ProblemHttpResult>>
+    public static async Task<Results<Ok<SessionTimeline>, ContentHttpResult, ProblemHttpResult>>
         GetTimeline(string sessionId, HttpRequest request, TimelineStore store, IOptionsMonitor<ReconcilerOptions> rules, CancellationToken ct)
     {
         if (PrefersHtml(request)) return GetTimelinePage(request.HttpContext.Response);
         try
         {
-            return await store.LoadAsync(ClockAccessFilter.AdmittedId(sessionId), ct) is var (clock, now, events, presence)
+            return await store.LoadAsync(SessionRoute.AdmittedId(sessionId), ct) is var (clock, now, events, presence)
                 ? TypedResults.Ok(TimelineBuilder.Build(clock, now, events, presence, rules.CurrentValue))
-                : TypedResults.NotFound(new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Unknown session" });
+                : Problems.UnknownSession();
         }
         catch (Exception e) when (DatabaseFailure.IsUnavailable(e) && !ct.IsCancellationRequested)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The clock database is unavailable");
+            return Problems.DatabaseUnavailable();
         }
     }
 
@@ -61,17 +64,25 @@ public static class TimelineApi
         EmbeddedPage.Serve(response, PageResource, "text/html; charset=utf-8");
 
     /// <summary>
-    /// The headers of the negotiated route, set before the access rule so that its refusals carry them too: the answer
+    /// The headers of the negotiated route, on its every answer, the access rule's refusals included: the answer
     /// depends on Accept, and the JSON (or a refusal of it) must not be stored; the page sets its own caching.
     /// </summary>
-    private static EndpointFilterDelegate NegotiationHeaders(EndpointFilterFactoryContext factory, EndpointFilterDelegate next) =>
-        factory.MethodInfo.Name != nameof(GetTimeline) ? next : context =>
+    private sealed class NegotiationHeaders : IAnswerFilter
+    {
+        public ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
         {
-            var request = context.HttpContext.Request;
-            context.HttpContext.Response.Headers.Vary = HeaderNames.Accept;
-            if (!PrefersHtml(request)) context.HttpContext.Response.Headers.CacheControl = "no-store";
+            Set(context.HttpContext);
             return next(context);
-        };
+        }
+
+        public void Refusing(HttpContext context, int statusCode) => Set(context);
+
+        private static void Set(HttpContext context)
+        {
+            context.Response.Headers.Vary = HeaderNames.Accept;
+            if (!PrefersHtml(context.Request)) context.Response.Headers.CacheControl = "no-store";
+        }
+    }
 
     /// <summary>HTML only when the client ranks text/html above JSON (a browser's navigation); curl's and fetch's */* get JSON.</summary>
     public static bool PrefersHtml(HttpRequest request)

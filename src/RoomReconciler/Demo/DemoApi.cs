@@ -1,8 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using RoomReconciler.Clock;
 using RoomReconciler.Hosting;
-using RoomReconciler.Timeline;
+using RoomReconciler.Http;
 
 namespace RoomReconciler.Demo;
 
@@ -11,25 +10,24 @@ namespace RoomReconciler.Demo;
 /// own <c>createSessionClock</c> from src/clock-client/session-clock.js as the daemon serves it, the participants'
 /// presence and a link to the timeline. Mapped only when <c>Demo:Enabled</c> is true; otherwise the routes are 404.
 /// </summary>
-public static class DemoPage
+public static class DemoApi
 {
-    public static IServiceCollection AddDemoPage(this IServiceCollection services, IConfiguration configuration) =>
+    public static IServiceCollection AddDemo(this IServiceCollection services, IConfiguration configuration) =>
         services.AddKeyedOptions<DemoOptions>(configuration);
 
-    public static IEndpointRouteBuilder MapDemoPage(this IEndpointRouteBuilder app)
+    public static IEndpointRouteBuilder MapDemoApi(this IEndpointRouteBuilder app)
     {
         if (!app.ServiceProvider.GetRequiredService<IOptions<DemoOptions>>().Value.Enabled) return app;
         var demo = app.MapGroup("/demo").WithTags("Demo").ExcludeFromDescription();
         demo.MapGet("/assets/session-clock.js", (HttpResponse response) =>
             EmbeddedPage.Serve(response, ClockModuleResource, "text/javascript; charset=utf-8"));
-        demo.MapGet("/{sessionId}", GetDemo);
+        demo.MapGet("/{sessionId}", GetDemo).RequireSessionId();
         return app;
     }
 
-    public static Results<ContentHttpResult, ProblemHttpResult> GetDemo(string sessionId, HttpResponse response) =>
-        ClockAccessFilter.ParseId(sessionId) is null
-            ? ClockAccessFilter.MalformedId()
-            : EmbeddedPage.Serve(response, PageResource, "text/html; charset=utf-8");
+    /// <summary>The page holds no data of its own: its clocks ask /clock with the token they are given.</summary>
+    public static ContentHttpResult GetDemo(HttpResponse response) =>
+        EmbeddedPage.Serve(response, PageResource, "text/html; charset=utf-8");
 
     // The EmbeddedResource items of RoomReconciler.csproj.
     private const string PageResource = "RoomReconciler.Demo.demo.html";

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace RoomReconciler.Timeline;
+namespace RoomReconciler.Http;
 
 /// <summary>The pages and scripts built into the assembly (EmbeddedResource items in RoomReconciler.csproj), read once.</summary>
 public static class EmbeddedPage

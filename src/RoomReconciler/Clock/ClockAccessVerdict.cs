@@ -1,3 +1,0 @@
-namespace RoomReconciler.Clock;
-
-public enum ClockAccessVerdict { Allowed, Unauthenticated, Forbidden }
