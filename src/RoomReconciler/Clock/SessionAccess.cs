@@ -32,12 +32,13 @@ public static class SessionAccess
     }
 
     /// <summary>
-    /// Authentication and authorization, placed after the middleware that must see their refusals too: the request
-    /// log, and the management port's 404 for every other path. Left to itself, the host would put them first.
+    /// Authorization, placed after the middleware that must see its refusals too: the request log, and the management
+    /// port's 404 for every other path. Left to itself, the host would put it first. No authentication middleware: the
+    /// policy names its scheme, so the token is read for the routes that ask for it alone, not for every webhook, probe
+    /// and scrape (the one registered scheme would otherwise be every request's default).
     /// </summary>
     public static WebApplication UseSessionAccess(this WebApplication app)
     {
-        app.UseAuthentication();
         app.UseAuthorization();
         return app;
     }
